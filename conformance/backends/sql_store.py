@@ -1,0 +1,243 @@
+"""The raw database (RawDB interface) on SQLite or PostgreSQL.
+
+One table ``PREFIX_kv(k, v, ver)``. Keys and values are stored as UTF-8 bytes (BLOB /
+BYTEA), not TEXT: PostgreSQL's text cannot hold NUL, and lone surrogates are valid Python
+str that no text codec accepts, while the contract promises any Unicode content.
+Every statement is parameterized; the only interpolated name is the table, built from a
+validated prefix and quoted.
+
+A versioned put is a conditional upsert (``... WHERE ver IS NULL OR excluded.ver > ver``)
+so a redelivered or reordered write can never move a row back: that is what makes the
+write-behind queues' at-least-once delivery safe.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import threading
+from typing import Any, Iterable, Sequence
+
+import attrs
+
+from conformance.errors import StoreTimeout, StoreUnavailable
+
+__all__ = ["SqlDB", "open_sqlite", "open_postgres", "check_table_prefix"]
+
+_TABLE_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,40}")
+
+Item = tuple[str, str] | tuple[str, str, int]
+
+
+def check_table_prefix(prefix: str) -> str:
+    if not _TABLE_PREFIX.fullmatch(prefix):
+        raise ValueError(f"table prefix {prefix!r} must match [A-Za-z_][A-Za-z0-9_]*")
+    return prefix
+
+
+def _enc(s: str) -> bytes:
+    return s.encode("utf-8", "surrogatepass")
+
+
+def _dec(b: Any) -> str:
+    return bytes(b).decode("utf-8", "surrogatepass")
+
+
+@attrs.frozen
+class _Dialect:
+    name: str
+    param: str  # the driver's placeholder
+    blob: str
+
+    def sql(self, template: str, table: str) -> str:
+        return template.replace("{t}", table).replace("?", self.param)
+
+
+SQLITE = _Dialect("sqlite", "?", "BLOB")
+POSTGRES = _Dialect("postgres", "%s", "BYTEA")
+
+_CREATE = "CREATE TABLE IF NOT EXISTS {t} (k {blob} PRIMARY KEY, v {blob} NOT NULL, ver BIGINT)"
+_GET = "SELECT v FROM {t} WHERE k = ?"
+_PUT = "INSERT INTO {t} (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v"
+_PUT_VERSIONED = (
+    "INSERT INTO {t} (k, v, ver) VALUES (?, ?, ?) ON CONFLICT (k) DO UPDATE "
+    "SET v = excluded.v, ver = excluded.ver WHERE {t}.ver IS NULL OR excluded.ver > {t}.ver"
+)
+_DELETE = "DELETE FROM {t} WHERE k = ?"
+_SNAPSHOT = "SELECT k, v FROM {t}"
+_DROP = "DROP TABLE IF EXISTS {t}"
+
+
+@attrs.define(eq=False)
+class SqlDB:
+    """RawDB on a DB-API connection; one statement at a time (a lock), autocommit, and an
+    explicit transaction for `put_many`. Reconnects after a lost PostgreSQL connection."""
+
+    dialect: _Dialect
+    connect: Any  # () -> connection; called again after the connection is lost
+    table: str
+    drop_on_close: bool = True
+    cleanup_dir: str | None = None
+    connection: Any = attrs.field(default=None, init=False)
+    _lock: threading.Lock = attrs.field(factory=threading.Lock, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.connection = self.connect()
+        self._run(lambda c: c.execute(self._sql(_CREATE.replace("{blob}", self.dialect.blob))))
+
+    def _sql(self, template: str) -> str:
+        return self.dialect.sql(template, f'"{self.table}"')
+
+    def _live_connection(self) -> Any:
+        conn = self.connection
+        if self.dialect is POSTGRES and (conn is None or conn.closed or conn.broken):
+            try:
+                self.connection = conn = self.connect()
+            except Exception as exc:  # psycopg.OperationalError; psycopg is optional
+                raise StoreUnavailable(f"postgres: {_one_line(exc)}") from exc
+        return conn
+
+    def _run(self, body: Any) -> Any:
+        """Run body(cursor) under the lock; map connection failures to the contract."""
+        with self._lock:
+            conn = self._live_connection()
+            try:
+                if self.dialect is POSTGRES:
+                    with conn.cursor() as cur:
+                        return body(cur)
+                return body(conn)
+            except Exception as exc:
+                raise _translate(self.dialect, conn, exc) from exc
+
+    def get(self, key: str) -> str | None:
+        row = self._run(lambda c: c.execute(self._sql(_GET), (_enc(key),)).fetchone())
+        return None if row is None else _dec(row[0])
+
+    def put(self, key: str, value: str, version: int | None = None) -> None:
+        if version is None:
+            self._run(lambda c: c.execute(self._sql(_PUT), (_enc(key), _enc(value))))
+        else:
+            self._run(lambda c: c.execute(self._sql(_PUT_VERSIONED),
+                                          (_enc(key), _enc(value), int(version))))
+
+    def put_many(self, items: Iterable[Sequence[Any]]) -> None:
+        """All items in one transaction, in order (a key may appear twice)."""
+        rows = [tuple(item) for item in items]
+        if not rows:
+            return
+        plain = [(_enc(r[0]), _enc(r[1])) for r in rows if len(r) == 2 or r[2] is None]
+        versioned = [(_enc(r[0]), _enc(r[1]), int(r[2])) for r in rows
+                     if len(r) == 3 and r[2] is not None]
+        if plain and versioned:
+            # Mixed batches keep their order, one statement per item.
+            def body(c: Any) -> None:
+                for r in rows:
+                    versioned_row = len(r) == 3 and r[2] is not None
+                    sql = self._sql(_PUT_VERSIONED if versioned_row else _PUT)
+                    params = (_enc(r[0]), _enc(r[1])) + ((int(r[2]),) if versioned_row else ())
+                    c.execute(sql, params)
+        else:
+            sql, params = (self._sql(_PUT), plain) if plain else (self._sql(_PUT_VERSIONED),
+                                                                  versioned)
+
+            def body(c: Any) -> None:
+                c.executemany(sql, params)
+        self._transaction(body)
+
+    def _transaction(self, body: Any) -> None:
+        if self.dialect is POSTGRES:
+            def pg(cur: Any) -> None:
+                with cur.connection.transaction():
+                    body(cur)
+            self._run(pg)
+            return
+
+        def lite(conn: Any) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                body(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        self._run(lite)
+
+    def delete(self, key: str) -> None:
+        self._run(lambda c: c.execute(self._sql(_DELETE), (_enc(key),)))
+
+    # --- harness-only -------------------------------------------------------------------
+    def snapshot(self) -> dict[str, str]:
+        rows = self._run(lambda c: c.execute(self._sql(_SNAPSHOT)).fetchall())
+        return {_dec(k): _dec(v) for k, v in rows}
+
+    def close(self) -> None:
+        try:
+            if self.drop_on_close:
+                try:
+                    self._run(lambda c: c.execute(self._sql(_DROP)))
+                except (ConnectionError, TimeoutError):
+                    pass  # the server is gone; nothing left to drop from here
+            if self.connection is not None:
+                self.connection.close()
+        finally:
+            if self.cleanup_dir:
+                shutil.rmtree(self.cleanup_dir, ignore_errors=True)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _translate(dialect: _Dialect, conn: Any, exc: Exception) -> Exception:
+    if dialect is POSTGRES:
+        import psycopg
+
+        if isinstance(exc, psycopg.OperationalError):
+            # A statement sent on a connection that then broke may have been committed.
+            return StoreTimeout(f"postgres: {_one_line(exc)}")
+        if isinstance(exc, psycopg.InterfaceError):
+            return StoreUnavailable(f"postgres: {_one_line(exc)}")
+    return exc
+
+
+def open_sqlite(path: str | None = None, *, table_prefix: str = "cc") -> SqlDB:
+    """SQLite at `path`, or in a new temporary directory removed on close."""
+    import sqlite3
+
+    cleanup = None
+    if path is None:
+        cleanup = tempfile.mkdtemp(prefix="cc-sqlite-")
+        path = os.path.join(cleanup, "db.sqlite3")
+
+    def connect() -> Any:
+        # isolation_level=None: autocommit, so each put is its own durable transaction
+        # and put_many controls its own BEGIN/COMMIT.
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+        conn.execute("PRAGMA journal_mode=WAL")
+        return conn
+
+    return SqlDB(SQLITE, connect, check_table_prefix(table_prefix) + "_kv",
+                 drop_on_close=cleanup is None, cleanup_dir=cleanup)
+
+
+def open_postgres(url: str, *, table_prefix: str = "cc", connect_timeout: int = 5) -> SqlDB:
+    """PostgreSQL at `url` (psycopg 3, autocommit).
+
+    Raises:
+        StoreUnavailable: the server cannot be reached.
+    """
+    import psycopg
+
+    def connect() -> Any:
+        return psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout)
+
+    try:
+        return SqlDB(POSTGRES, connect, check_table_prefix(table_prefix) + "_kv")
+    except psycopg.Error as exc:
+        raise StoreUnavailable(f"postgres at {_redact(url)}: {_one_line(exc)}") from exc
+
+
+def _redact(url: str) -> str:
+    return re.sub(r"//([^:/@]*):[^@]*@", r"//\1:***@", url)
