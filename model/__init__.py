@@ -1,0 +1,16 @@
+"""Executable specifications of cache write policies (pure Python + attrs, no I/O)."""
+
+from model.clauses import CLAUSES, Clause, clause
+from model.contract import Contract
+from model.events import CacheEntry, Crash, DbObserved, Event, Fail, Fault, History, Invoke, Ok, Tick
+from model.monitor import KeyMonitor, Monitor, check_history
+from model.policies import POLICIES, Policy, UnknownPolicy, policy, policy_names
+from model.state import KeyState, Stale
+from model.verdict import CONFORMS, UNKNOWN, VIOLATES, Verdict, Violation
+
+__all__ = [
+    "CLAUSES", "Clause", "clause", "Contract", "CacheEntry", "Crash", "DbObserved", "Event",
+    "Fail", "Fault", "History", "Invoke", "Ok", "Tick", "KeyMonitor", "Monitor", "check_history",
+    "POLICIES", "Policy", "UnknownPolicy", "policy", "policy_names", "KeyState", "Stale",
+    "CONFORMS", "UNKNOWN", "VIOLATES", "Verdict", "Violation",
+]

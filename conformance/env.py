@@ -1,0 +1,257 @@
+"""The environment a subject receives, and the machinery behind it: a virtual clock,
+background workers the harness runs only when it chooses, application instances that
+can crash, and an operation runner with a per-operation timeout.
+
+Determinism: client operations and workers never run at the same time in sequential
+checks. A worker runs only when the harness hands it the turn (its virtual wake-up time
+has come) and gives the turn back when it sleeps again or returns.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from conformance.errors import Crashed, HarnessSignal
+from conformance.faults import FaultState, FaultyCache, FaultyDB, FaultyQueues
+
+__all__ = ["VirtualClock", "Hung", "Workers", "Instance", "Environment", "OpRunner"]
+
+_local = threading.local()
+
+
+class Hung(HarnessSignal):
+    """A subject operation or worker did not return or yield within its timeout."""
+
+    def __init__(self, what: str):
+        super().__init__(what)
+        self.what = what
+
+
+class VirtualClock:
+    """env.clock: virtual seconds. Only the harness moves it, except that a client
+    operation that sleeps moves it by its own sleep (nothing else runs meanwhile)."""
+
+    def __init__(self, workers: "Workers | None" = None, start: float = 0.0):
+        self._now = start
+        self.workers = workers
+        self.on_advance: Callable[[float], None] | None = None
+
+    def now(self) -> float:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError(f"the clock cannot go back ({seconds!r} s)")
+        self._now += seconds
+        if self.on_advance is not None:
+            self.on_advance(self._now)
+
+    def sleep(self, seconds: float) -> None:
+        task = getattr(_local, "task", None)
+        if task is not None and self.workers is not None:
+            self.workers.sleep(task, max(0.0, float(seconds)))
+        else:
+            self.advance(max(0.0, float(seconds)))
+
+
+class _Task:
+    __slots__ = ("name", "instance", "wake_at", "go", "yielded", "done", "error", "thread")
+
+    def __init__(self, name: str, instance: "Instance"):
+        self.name = name
+        self.instance = instance
+        self.wake_at: float = 0.0
+        self.go = threading.Event()
+        self.yielded = threading.Event()
+        self.done = False
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+
+
+class Workers:
+    """Background workers (env.spawn): real daemon threads that take turns with the harness."""
+
+    def __init__(self, clock: VirtualClock, timeout: float):
+        self.clock = clock
+        self.timeout = timeout
+        self.tasks: list[_Task] = []
+        self.errors: list[tuple[str, BaseException]] = []
+
+    def spawn(self, fn: Callable[[], Any], instance: "Instance") -> _Task:
+        task = _Task(f"worker-{len(self.tasks)}@{instance.id}", instance)
+        task.wake_at = self.clock.now()
+
+        def body() -> None:
+            _local.task = task
+            _local.instance = instance
+            task.go.wait()
+            task.go.clear()
+            try:
+                if instance.crashed:
+                    raise Crashed()
+                fn()
+            except Crashed:
+                pass
+            except (ConnectionError, TimeoutError) as e:
+                # A store fault ended the worker: the contract judges the consequences.
+                self.errors.append((task.name, e))
+            except BaseException as e:  # noqa: BLE001 - reported as a subject error
+                task.error = e
+            finally:
+                task.done = True
+                task.yielded.set()
+
+        task.thread = threading.Thread(target=body, name=task.name, daemon=True)
+        self.tasks.append(task)
+        task.thread.start()
+        return task
+
+    def sleep(self, task: _Task, seconds: float) -> None:
+        task.wake_at = self.clock.now() + seconds
+        task.yielded.set()
+        task.go.wait()
+        task.go.clear()
+        if task.instance.crashed:
+            raise Crashed()
+
+    def _turn(self, task: _Task) -> None:
+        task.yielded.clear()
+        task.go.set()
+        if not task.yielded.wait(self.timeout):
+            raise Hung(f"background worker {task.name} did not sleep or return within {self.timeout:g} s")
+
+    def run_due(self) -> None:
+        """Run every worker whose wake-up time has come, one at a time, until none is due."""
+        for _ in range(10_000):
+            due = [t for t in self.tasks if not t.done and t.wake_at <= self.clock.now()]
+            if not due:
+                return
+            task = min(due, key=lambda t: t.wake_at)
+            self._turn(task)
+            if task.error is not None:
+                err, task.error = task.error, None
+                raise err
+        raise Hung("background workers keep waking up without the clock moving (sleep(0) loop?)")
+
+    def next_wake(self) -> float | None:
+        pending = [t.wake_at for t in self.tasks if not t.done]
+        return min(pending) if pending else None
+
+    def kill(self, instance: "Instance") -> None:
+        """Unwind every worker of a crashed instance (they raise Crashed where they wait)."""
+        for t in self.tasks:
+            if t.instance is instance and not t.done:
+                t.yielded.clear()
+                t.go.set()
+                t.yielded.wait(self.timeout)
+        self.tasks = [t for t in self.tasks if not t.done]
+
+
+class Instance:
+    """One application instance: the env its factory receives."""
+
+    def __init__(self, index: int, environment: "Environment"):
+        self.id = index
+        self.crashed = False
+        self.env = _InstanceEnv(self, environment)
+
+
+class _InstanceEnv:
+    """What `factory(env)` receives (docs/ENVIRONMENT.md)."""
+
+    def __init__(self, instance: Instance, environment: "Environment"):
+        self._instance = instance
+        self._environment = environment
+        self.cache = environment.cache
+        self.db = environment.db
+        self.clock = environment.clock
+        self.durable_queue = environment.queues
+        self.instance = instance.id
+        for name, value in environment.extras.items():
+            setattr(self, name, value)
+
+    def spawn(self, fn: Callable[[], Any]) -> Any:
+        return self._environment.workers.spawn(fn, self._instance)
+
+    def lock(self) -> threading.RLock:
+        return threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"<env instance={self.instance} backend={self._environment.backend_name}>"
+
+
+class Environment:
+    """The stores, clock and workers one check owns; instances share them."""
+
+    def __init__(self, raw_cache: Any, raw_db: Any, raw_queues: Callable[[str], Any], clock: VirtualClock,
+                 op_timeout: float, extras: dict[str, Any] | None = None, backend_name: str = "memory"):
+        self.raw_cache, self.raw_db, self.raw_queues = raw_cache, raw_db, raw_queues
+        self.clock = clock
+        self.faults = FaultState()
+        self.steps = 0
+        self.workers = Workers(clock, op_timeout)
+        clock.workers = self.workers
+        self.cache = FaultyCache(raw_cache, self.faults, self._step)
+        self.db = FaultyDB(raw_db, self.faults, self._step)
+        self.queues = FaultyQueues(raw_queues, self.faults, self._step)
+        self.extras = dict(extras or {})
+        self.backend_name = backend_name
+
+    def _step(self, store: str, name: str, key: str | None) -> None:
+        self.steps += 1
+        inst = getattr(_local, "instance", None)
+        if inst is not None and inst.crashed:
+            raise Crashed()
+
+    def instance(self, index: int) -> Instance:
+        return Instance(index, self)
+
+
+class OpRunner:
+    """Runs subject calls on a daemon thread with a timeout, so a hanging subject cannot
+    hang the harness (the thread is abandoned; being a daemon, it cannot keep the process)."""
+
+    def __init__(self, timeout: float):
+        self.timeout = timeout
+        self._jobs: queue.SimpleQueue[Any] | None = None
+
+    def _start(self) -> queue.SimpleQueue[Any]:
+        jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+        def loop() -> None:
+            while True:
+                job = jobs.get()
+                if job is None:
+                    return
+                fn, instance, box, done = job
+                _local.instance = instance
+                try:
+                    box.append((True, fn()))
+                except BaseException as e:  # noqa: BLE001 - handed to the harness
+                    box.append((False, e))
+                done.set()
+
+        threading.Thread(target=loop, name="subject-client", daemon=True).start()
+        return jobs
+
+    def call(self, fn: Callable[[], Any], instance: Instance | None, what: str) -> Any:
+        if self._jobs is None:
+            self._jobs = self._start()
+        box: list[tuple[bool, Any]] = []
+        done = threading.Event()
+        self._jobs.put((fn, instance, box, done))
+        if not done.wait(self.timeout):
+            self._jobs = None  # abandon the stuck thread
+            raise Hung(f"{what} did not return within {self.timeout:g} s")
+        ok, value = box[0]
+        if ok:
+            return value
+        raise value
+
+    def close(self) -> None:
+        if self._jobs is not None:
+            self._jobs.put(None)
+            self._jobs = None

@@ -1,0 +1,365 @@
+"""One check session: a subject built in a fresh environment, driven step by step, with
+every observation fed to the policy's contract as it happens.
+
+`Run` is also the vocabulary of counterexamples: a failing example is printed as the
+`Run` calls that reproduce it, and those lines run as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from model import (
+    CacheEntry,
+    Contract,
+    Crash,
+    DbObserved,
+    Fail,
+    Fault,
+    Invoke,
+    Monitor,
+    Ok,
+    Tick,
+    Violation,
+    policy as lookup_policy,
+)
+from model.policies import Policy
+
+from conformance.env import Environment, Hung, Instance, OpRunner, VirtualClock
+from conformance.errors import HarnessSignal, UsageError
+from conformance.stores import MemoryCache, MemoryDB, MemoryQueues
+from conformance.target import load_factory
+
+__all__ = ["Run", "ContractViolation", "Inconclusive", "SubjectBuildError", "DEFAULT_KEYS", "FAULT_KINDS"]
+
+DEFAULT_KEYS = ("k0", "k1", "k2")
+FAULT_KINDS = ("db-down", "db-up", "db-timeout", "cache-down", "cache-up", "cache-restart", "evict")
+_FAILED = object()
+
+
+class ContractViolation(AssertionError):
+    """The subject did something its policy's contract cannot explain."""
+
+    def __init__(self, violation: Violation, script: str = ""):
+        super().__init__(violation.describe())
+        self.violation = violation
+        self.script = script
+
+
+class Inconclusive(HarnessSignal):
+    """The checker's budget ran out: the verdict is UNKNOWN (never a pass)."""
+
+
+class SubjectBuildError(UsageError):
+    """The factory could not build a subject."""
+
+
+class MemoryBackend:
+    """The embedded default: in-memory cache, DB and durable queues."""
+
+    name = "memory"
+
+    def open(self, clock: VirtualClock) -> tuple[Any, Any, Any, dict[str, Any], Callable[[], None]]:
+        return MemoryCache(clock), MemoryDB(), MemoryQueues(), {}, lambda: None
+
+
+class Run:
+    """A subject under check.
+
+    Example::
+
+        run = Run("implementations.memory:write_through", policy="write-through")
+        run.write("k0", "v1")
+        run.fault("db-down")
+        run.read("k0")
+        run.finish()
+
+    Args:
+        target: a factory, or `module:factory` / `path/file.py:factory`.
+        policy: the policy name (aliases work).
+        keys: the keys the check uses (DB observations cover them).
+        op_timeout: seconds a subject call may take before it is judged hung.
+        staleness: the bounded-staleness bound; default the subject's `fill_ttl`, else 300 s.
+        backend: an object with `open(clock)` (conformance.backends), default in-memory.
+        initial: DB (and cache) contents before the subject is built.
+
+    Raises:
+        SubjectBuildError: the factory raised or returned something without write/read.
+        ContractViolation: from any step, when the contract cannot explain what happened.
+    """
+
+    def __init__(self, target: Any, policy: str | Policy, *, keys: tuple[str, ...] = DEFAULT_KEYS,
+                 op_timeout: float = 2.0, staleness: float | None = None, backend: Any = None,
+                 initial: dict[str, str] | None = None):
+        self.factory, self.label = load_factory(target)
+        self.policy = policy if isinstance(policy, Policy) else lookup_policy(policy)
+        self.keys = tuple(keys)
+        self.op_timeout = op_timeout
+        self.backend = backend or MemoryBackend()
+        self.clock = VirtualClock()
+        raw_cache, raw_db, raw_queues, extras, self._close_backend = self.backend.open(self.clock)
+        self.env = Environment(raw_cache, raw_db, raw_queues, self.clock, op_timeout, extras,
+                               getattr(self.backend, "name", "memory"))
+        self.runner = OpRunner(op_timeout)
+        self.events: list[Any] = []
+        self.lines: list[str] = []
+        self.failed = False
+        self.closed = False
+        self._op = 0
+        self._value = 0
+        self._db_seen: dict[str, str | None] = {}
+        self.initial = dict(initial or {})
+        for k, v in self.initial.items():
+            raw_db.put(k, v)
+        self.clock.on_advance = lambda now: self._feed(Tick(now))
+        self.instance = self.env.instance(0)
+        self.subject = self._build(self.instance, first=True)
+        durable = getattr(self.subject, "durable", False) is True
+        bound = staleness if staleness is not None else getattr(self.subject, "fill_ttl", None)
+        self.staleness = float(bound) if isinstance(bound, (int, float)) else 300.0
+        self.contract = Contract(self.policy, staleness_bound=self.staleness, durable=durable)
+        self.monitor = Monitor(self.contract, {k: self.initial.get(k) for k in self.keys})
+
+    # ---- building ----------------------------------------------------------------------
+
+    def _build(self, instance: Instance, first: bool = False) -> Any:
+        what = f"factory {self.label}(env)"
+        try:
+            subject = self.runner.call(lambda: self.factory(instance.env), instance, what)
+        except Hung as e:
+            self.close()
+            raise SubjectBuildError(f"cannot build the subject: {e.what}") from None
+        except Exception as e:  # noqa: BLE001 - the user's factory raised
+            self.close()
+            raise SubjectBuildError(f"cannot build the subject: {what} raised {type(e).__name__}: {e}") from None
+        missing = [m for m in ("write", "read") if not callable(getattr(subject, m, None))]
+        if missing:
+            self.close()
+            raise SubjectBuildError(
+                f"cannot build the subject: {what} returned {type(subject).__name__}, which has no "
+                f"{' or '.join(missing)}() method (the subject contract needs write(key, value) and read(key))"
+            )
+        return subject
+
+    # ---- recording ---------------------------------------------------------------------
+
+    def _feed(self, event: Any) -> None:
+        self.events.append(event)
+        r = self.monitor.feed(event) if hasattr(self, "monitor") else None
+        if isinstance(r, Violation):
+            self._violate(r)
+        if isinstance(r, str):
+            self.failed = True
+            raise Inconclusive(r)
+
+    def _violate(self, v: Violation) -> None:
+        self.failed = True
+        raise ContractViolation(v, self.script())
+
+    def _line(self, text: str) -> None:
+        self.lines.append(text)
+
+    def script(self) -> str:
+        opts = ""
+        if self.staleness != 300.0:
+            opts += f", staleness={self.staleness!r}"
+        if self.keys != DEFAULT_KEYS:
+            opts += f", keys={self.keys!r}"
+        head = ["from conformance import Run", "", f"run = Run({self.label!r}, policy={self.policy.name!r}{opts})"]
+        return "\n".join(head + [f"run.{ln}" for ln in self.lines])
+
+    def fresh_value(self) -> str:
+        self._value += 1
+        return f"v{self._value}"
+
+    # ---- operations --------------------------------------------------------------------
+
+    def _call(self, kind: str, key: str | None, value: str | None, client: str, fn: Callable[[], Any]) -> Any:
+        self._op += 1
+        op = self._op
+        now = self.clock.now()
+        self._feed(Invoke(op, client, kind, key, value, now))  # type: ignore[arg-type]
+        args = ", ".join(repr(a) for a in (key, value) if a is not None)
+        try:
+            result = self.runner.call(fn, self.instance, f"{kind}({args})")
+        except Hung as e:
+            self._violate(Violation("liveness", key, f"{kind}({args}) returns within {self.op_timeout:g} s", e.what))
+        except (ConnectionError, TimeoutError) as e:
+            self._feed(Fail(op, f"{type(e).__name__}: {e}", self.clock.now()))
+            return _FAILED
+        except HarnessSignal:
+            raise
+        except Exception as e:  # noqa: BLE001 - the subject's own error
+            self._violate(Violation("subject-error", key, f"{kind}({args}) returns or raises a store error",
+                                    f"it raised {type(e).__name__}: {e}"))
+        if kind == "read" and result is not None and not isinstance(result, str):
+            self._violate(Violation("subject-error", key, "read returns str or None",
+                                    f"read({args}) returned {result!r} ({type(result).__name__})"))
+        self._feed(Ok(op, result if kind == "read" else None, self.clock.now()))
+        return result
+
+    def write(self, key: str, value: str, client: str = "c0") -> None:
+        """subject.write(key, value), observed."""
+        self._line(f"write({key!r}, {value!r})")
+        self._call("write", key, value, client, lambda: self.subject.write(key, value))
+        self._settle((key,))
+
+    def read(self, key: str, client: str = "c0") -> str | None:
+        """subject.read(key), checked against the contract."""
+        self._line(f"read({key!r})")
+        r = self._call("read", key, None, client, lambda: self.subject.read(key))
+        self._settle((key,))
+        return None if r is _FAILED else r
+
+    def flush(self, client: str = "c0") -> None:
+        """subject.flush() if the subject has one (nothing otherwise)."""
+        fn = getattr(self.subject, "flush", None)
+        if not callable(fn):
+            return
+        self._line("flush()")
+        self._call("flush", None, None, client, fn)
+        self._settle(self.keys)
+
+    # ---- faults ------------------------------------------------------------------------
+
+    def _cache_snapshot(self) -> tuple[CacheEntry, ...]:
+        return tuple(CacheEntry(k, v, exp) for k, (v, exp) in self.env.raw_cache.entries().items())
+
+    def fault(self, kind: str, key: str | None = None, applied: bool | None = None) -> None:
+        """Inject a fault: db-down, db-up, db-timeout (applied: the timed-out call took
+        effect), cache-down, cache-up, cache-restart, evict (key)."""
+        f = self.env.faults
+        args = repr(kind) + (f", {key!r}" if kind == "evict" else "") + (f", applied={bool(applied)!r}" if kind == "db-timeout" else "")
+        self._line(f"fault({args})")
+        now = self.clock.now()
+        snapshot: tuple[CacheEntry, ...] = ()
+        if kind == "db-down":
+            f.db_down = True
+        elif kind == "db-up":
+            f.db_down = False
+        elif kind == "db-timeout":
+            f.db_timeout = bool(applied)
+        elif kind == "cache-down":
+            snapshot = self._cache_snapshot()
+            f.cache_down = True
+        elif kind == "cache-up":
+            f.cache_down = False
+        elif kind == "cache-restart":
+            self.env.raw_cache.clear()
+        elif kind == "evict":
+            if key is None:
+                raise UsageError("fault('evict') needs a key")
+            self.env.raw_cache.evict(key)
+        else:
+            raise UsageError(f"unknown fault {kind!r}; known: {', '.join(FAULT_KINDS)}, crash, clock")
+        self._feed(Fault(kind, now, key if kind == "evict" else None, snapshot))
+        self._settle(())
+
+    def advance(self, seconds: float) -> None:
+        """Move the virtual clock (TTLs run out, workers wake up)."""
+        self._line(f"advance({seconds!r})")
+        self.clock.advance(seconds)
+        self._settle(())
+
+    def crash(self) -> None:
+        """The application dies (subject, workers, memory); the stores survive; the
+        harness builds a new subject with the same factory."""
+        self._line("crash()")
+        old = self.instance
+        durable = getattr(self.subject, "durable", False) is True
+        old.crashed = True
+        self.env.workers.kill(old)
+        self.subject = None
+        self._feed(Crash(self.clock.now(), durable, self._cache_snapshot()))
+        self.instance = self.env.instance(old.id)
+        try:
+            self.subject = self._build(self.instance)
+        except SubjectBuildError as e:
+            self._violate(Violation("subject-error", None, "the factory rebuilds the subject after a crash", str(e)))
+        self._settle(self.keys)
+
+    # ---- quiescence --------------------------------------------------------------------
+
+    def _settle(self, touched: tuple[str, ...]) -> None:
+        try:
+            self.env.workers.run_due()
+        except Hung as e:
+            self._violate(Violation("liveness", None, "background workers sleep or return", e.what))
+        except HarnessSignal:
+            raise
+        except Exception as e:  # noqa: BLE001 - a worker's own error
+            self._violate(Violation("subject-error", None, "workers raise only store errors",
+                                    f"a background worker raised {type(e).__name__}: {e}"))
+        db = self.env.raw_db
+        now = self.clock.now()
+        for k in self.keys:
+            v = db.get(k)
+            if k in touched or self._db_seen.get(k, self.initial.get(k)) != v:
+                self._db_seen[k] = v
+                self._feed(DbObserved(k, v, now))
+
+    def finish(self) -> None:
+        """Heal every fault, quiesce, flush, let TTLs run out; then check the DB, the
+        reads and convergence (every cached entry equals the DB's value)."""
+        self._line("finish()")
+        f = self.env.faults
+        now = self.clock.now()
+        for kind, on in (("db-up", f.db_down), ("cache-up", f.cache_down)):
+            if on:
+                self._feed(Fault(kind, now))
+        f.heal()
+        self._settle(self.keys)
+        self.flush_if_any()
+        # Let interval-driven workers run and every TTL (and staleness bound) run out.
+        entries = self.env.raw_cache.entries()
+        expiries = [e for _, e in entries.values() if e is not None]
+        horizon = max([self.staleness, 3600.0] + [e - self.clock.now() for e in expiries]) + 1.0
+        self.clock.advance(horizon)
+        self._settle(self.keys)
+        db = self.env.raw_db.snapshot()
+        for k, (v, exp) in sorted(self.env.raw_cache.entries().items()):
+            if k in self.keys and db.get(k) != v:
+                self._violate(Violation(
+                    "convergence", k, f"the cached entry equals the DB's value {db.get(k)!r}",
+                    f"the cache holds {v!r} ({'no TTL' if exp is None else f'expires at t={exp:g}'}) after faults healed, "
+                    f"work was flushed and TTLs ran out",
+                ))
+        for k in self.keys:
+            self._call("read", k, None, "c0", lambda k=k: self.subject.read(k))
+        self._settle(self.keys)
+
+    def flush_if_any(self) -> None:
+        fn = getattr(self.subject, "flush", None)
+        if callable(fn):
+            self._call("flush", None, None, "c0", fn)
+            self._settle(self.keys)
+
+    def close(self) -> None:
+        """Stop the subject's workers and release the stores (idempotent)."""
+        if self.closed:
+            return
+        self.closed = True
+        subject = getattr(self, "subject", None)
+        close = getattr(subject, "close", None)
+        if callable(close) and not self.failed:
+            try:
+                self.runner.call(close, getattr(self, "instance", None), "close()")
+            except BaseException:  # noqa: BLE001 - closing is best effort
+                pass
+        for inst in {t.instance for t in self.env.workers.tasks}:
+            inst.crashed = True
+            self.env.workers.kill(inst)
+        self.runner.close()
+        try:
+            self._close_backend()
+        except Exception:  # noqa: BLE001
+            pass
+
+    @property
+    def verdict_relaxations(self) -> tuple[str, ...]:
+        return self.monitor.relaxations()
+
+    def __repr__(self) -> str:
+        return f"<Run {self.label} policy={self.policy.name} steps={len(self.lines)}>"
+

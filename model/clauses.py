@@ -1,0 +1,94 @@
+"""The clauses of the policy contracts: what each promise means, in one place.
+
+A verdict names the clause an observation broke, and every relaxation the explanation
+needed (a stale read allowed by a TTL, writes lost in a crash the policy allows to lose).
+"""
+
+from __future__ import annotations
+
+from attrs import frozen
+
+__all__ = ["Clause", "CLAUSES", "clause"]
+
+
+@frozen
+class Clause:
+    """One promise of a policy contract."""
+
+    id: str
+    title: str
+    text: str
+
+    def __str__(self) -> str:
+        return self.id
+
+
+_ALL = (
+    Clause(
+        "durable-on-ack",
+        "durable on ack",
+        "when write returns, the DB holds that value or a later one",
+    ),
+    Clause(
+        "linearizable-reads",
+        "linearizable reads",
+        "every read returns the latest write that linearizes before it; indeterminate writes "
+        "may linearize or not, but consistently; after a cache fault the subject could not "
+        "repair, a stale value may be read only from the entry the fault left behind, and only "
+        "until its TTL ends",
+    ),
+    Clause(
+        "bounded-staleness",
+        "bounded staleness",
+        "a read may lag the DB by at most the fill TTL",
+    ),
+    Clause(
+        "eventual-persistence",
+        "eventual persistence",
+        "once flush() returns with the DB up, the DB holds the latest acknowledged write of every key",
+    ),
+    Clause(
+        "bounded-loss",
+        "bounded loss",
+        "a crash loses only writes acknowledged after the last completed flush, none if the "
+        "subject declares durable = True; a lost write stays visible only through a cache "
+        "entry written before the crash, and only until its TTL ends",
+    ),
+    Clause(
+        "no-regression",
+        "no regression",
+        "a key's DB value never goes back to a value written before the one it holds",
+    ),
+    Clause("no-phantom", "no phantom", "no read returns a value that was never written"),
+    Clause(
+        "convergence",
+        "convergence",
+        "after faults heal, the system quiesces, pending work is flushed and TTLs have run "
+        "out, every cached entry equals the DB's value",
+    ),
+    Clause(
+        "liveness",
+        "liveness",
+        "every operation of the subject returns (or raises) within the per-operation timeout",
+    ),
+    Clause(
+        "subject-error",
+        "no unexpected errors",
+        "a subject raises only the store errors the harness injected (ConnectionError, "
+        "TimeoutError), never an error of its own",
+    ),
+)
+
+CLAUSES: dict[str, Clause] = {c.id: c for c in _ALL}
+
+
+def clause(clause_id: str) -> Clause:
+    """The clause named `clause_id`.
+
+    Raises:
+        KeyError: with the known ids, when there is no such clause.
+    """
+    try:
+        return CLAUSES[clause_id]
+    except KeyError:
+        raise KeyError(f"unknown clause {clause_id!r}; known: {', '.join(CLAUSES)}") from None

@@ -1,0 +1,214 @@
+"""The generic policy contract: one nondeterministic state machine, parametrized by a
+`Policy`, that says which `KeyState`s explain each observed event.
+
+Every policy uses these rules; a policy only switches a few of them (buffered writes,
+bounded staleness). This is the one place where the semantics of a policy are written:
+the conformance checker runs it online, and proofs/ and the tests use it as the oracle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from attrs import frozen
+
+from model.events import CacheEntry, Crash, DbObserved, Event, Fail, Fault, Invoke, Ok, Tick
+from model.policies import Policy
+from model.state import KeyState, Stale
+
+__all__ = ["Contract", "Explanations"]
+
+# A set of explanations: each state with the relaxations its explanation needed. When two
+# paths reach the same state, the one with fewer relaxations is kept (the best account).
+Explanations = dict[KeyState, tuple[str, ...]]
+
+_CACHE_FAULTS = frozenset({"cache-down", "cache-timeout"})
+
+
+def _keep_best(out: Explanations, state: KeyState, notes: tuple[str, ...]) -> None:
+    old = out.get(state)
+    if old is None or len(notes) < len(old):
+        out[state] = notes
+
+
+@frozen
+class Contract:
+    """A policy's contract for one key.
+
+    Args:
+        policy: the write policy.
+        staleness_bound: seconds a read may lag the DB under bounded staleness (the fill TTL).
+        durable: the subject declared `durable = True` (its pending writes survive a crash).
+    """
+
+    policy: Policy
+    staleness_bound: float = 300.0
+    durable: bool = False
+
+    # ---- states -------------------------------------------------------------------------
+
+    def initial(self, value: str | None = None) -> Explanations:
+        return {KeyState(value=value, db=value): ()}
+
+    def readable(self, s: KeyState, now: float) -> Iterator[tuple[str | None, str | None]]:
+        """The values a read may return in `s` at `now`, each with the relaxation it needs."""
+        yield s.value, None
+        if self.policy.bounded_staleness:
+            for v, at in s.superseded:
+                if v != s.value and at >= now - self.staleness_bound:
+                    yield v, (
+                        f"read {v!r} {now - at:g} s after it was overwritten: allowed, "
+                        f"staleness bound {self.staleness_bound:g} s"
+                    )
+        for st in s.stale:
+            if st.value != s.value and now < st.until:
+                yield st.value, f"read stale {st.value!r}: {st.reason}, allowed until t={st.until:g}"
+
+    def moves(self, s: KeyState, now: float) -> Iterator[tuple[KeyState, str | None]]:
+        """Internal transitions: the steps that may happen between two observations."""
+        for w in s.open_writes:
+            yield self._linearize_write(s, w[1], now).but(
+                open_writes=s.open_writes - {w}, done_writes=s.done_writes | {w[0]}
+            ), None
+        for w in s.limbo:
+            yield self._linearize_write(s, w[1], now).but(limbo=s.limbo - {w}), None
+        for op in s.open_reads:
+            for v, note in self.readable(s, now):
+                yield s.but(open_reads=s.open_reads - {op}, read_results=s.read_results | {(op, v)}), note
+        if self.policy.buffered:
+            # A background flush may persist any pending write; it takes the earlier ones
+            # with it (coalescing), so the DB only ever moves forward in linearization order.
+            for i, v in enumerate(s.pending):
+                yield s.but(db=v, pending=s.pending[i + 1 :]), None
+        for op in s.open_flushes:
+            # A flush linearizes only at a moment when nothing acknowledged is unpersisted.
+            if not s.pending:
+                yield s.but(open_flushes=s.open_flushes - {op}, done_flushes=s.done_flushes | {op}), None
+
+    def _linearize_write(self, s: KeyState, v: str, now: float) -> KeyState:
+        superseded = s.superseded
+        if self.policy.bounded_staleness and s.value != v:
+            superseded = superseded + ((s.value, now),)
+        if self.policy.buffered:
+            return s.but(value=v, pending=s.pending + (v,), superseded=superseded)
+        return s.but(value=v, db=v, superseded=superseded)
+
+    def closure(self, states: Explanations, now: float, limit: int) -> Explanations | None:
+        """All states reachable by internal moves; None when more than `limit` exist."""
+        out: Explanations = dict(states)
+        frontier = list(states.items())
+        while frontier:
+            s, notes = frontier.pop()
+            for t, note in self.moves(s, now):
+                tn = notes + (note,) if note else notes
+                old = out.get(t)
+                if old is None or len(tn) < len(old):
+                    out[t] = tn
+                    frontier.append((t, tn))
+                    if len(out) > limit:
+                        return None
+        return out
+
+    # ---- observations ------------------------------------------------------------------
+
+    def observe(self, states: Explanations, event: Event, now: float, limit: int) -> Explanations | None:
+        """The states that explain `states` followed by `event` (empty: a violation;
+        None: more than `limit` explanations, the check is inconclusive)."""
+        if isinstance(event, Invoke):
+            return {self._invoke(s, event): n for s, n in states.items()}
+        if isinstance(event, Tick):
+            out: Explanations = {}
+            for s, n in states.items():
+                _keep_best(out, self._prune(s, now), n)
+            return out
+        if isinstance(event, Fail):
+            return self._fail(states, event.op)
+        if isinstance(event, Fault):
+            return self._fault(states, event)
+        closed = self.closure(states, now, limit)
+        if closed is None:
+            return None
+        if isinstance(event, Ok):
+            return self._complete(closed, event)
+        if isinstance(event, DbObserved):
+            return {s: n for s, n in closed.items() if s.db == event.value}
+        if isinstance(event, Crash):
+            return self._crash(closed, event)
+        raise TypeError(f"not an event: {event!r}")
+
+    def _invoke(self, s: KeyState, e: Invoke) -> KeyState:
+        if e.kind == "write":
+            assert e.value is not None
+            return s.but(open_writes=s.open_writes | {(e.op, e.value)})
+        if e.kind == "read":
+            return s.but(open_reads=s.open_reads | {e.op})
+        return s.but(open_flushes=s.open_flushes | {e.op})
+
+    def _complete(self, states: Explanations, e: Ok) -> Explanations:
+        out: Explanations = {}
+        for s, n in states.items():
+            if e.op in s.done_writes:
+                _keep_best(out, s.but(done_writes=s.done_writes - {e.op}), n)
+            elif (e.op, e.result) in s.read_results:
+                _keep_best(out, s.but(read_results=s.read_results - {(e.op, e.result)}), n)
+            elif e.op in s.done_flushes:
+                _keep_best(out, s.but(done_flushes=s.done_flushes - {e.op}), n)
+        return out
+
+    def _fail(self, states: Explanations, op: int) -> Explanations:
+        out: Explanations = {}
+        for s, n in states.items():
+            failed = {w for w in s.open_writes if w[0] == op}
+            t = s.but(
+                open_writes=s.open_writes - failed,
+                limbo=s.limbo | failed,
+                done_writes=s.done_writes - {op},
+                open_reads=s.open_reads - {op},
+                read_results=frozenset(r for r in s.read_results if r[0] != op),
+                open_flushes=s.open_flushes - {op},
+                done_flushes=s.done_flushes - {op},
+            )
+            _keep_best(out, t, n)
+        return out
+
+    def _fault(self, states: Explanations, e: Fault) -> Explanations:
+        out: Explanations = {}
+        for s, n in states.items():
+            if e.kind in _CACHE_FAULTS:
+                s = s.but(stale=s.stale | self._left_behind(e.cache, f"left by {e.kind} at t={e.time:g}"))
+            elif e.kind == "cache-restart" or e.kind == "evict":
+                # The entry is gone: nothing stale can be served from it any more.
+                s = s.but(stale=frozenset())
+            _keep_best(out, s, n)
+        return out
+
+    def _crash(self, states: Explanations, e: Crash) -> Explanations:
+        out: Explanations = {}
+        for s, n in states.items():
+            left = self._left_behind(e.cache, f"cached before the crash at t={e.time:g}")
+            if self.policy.buffered and s.pending and not (self.durable or e.durable):
+                lost = len(s.pending)
+                note = (
+                    f"lost {lost} write{'s' if lost > 1 else ''} acknowledged after the last "
+                    f"flush ({', '.join(map(repr, s.pending))}), allowed: volatile"
+                )
+                s = s.but(value=s.db, pending=(), stale=s.stale | left)
+                n = n + (note,)
+            else:
+                s = s.but(stale=s.stale | left)
+            _keep_best(out, s, n)
+        return out
+
+    @staticmethod
+    def _left_behind(entries: Iterable[CacheEntry], reason: str) -> frozenset[Stale]:
+        # An entry without a TTL gets no relaxation: nothing would ever end its staleness.
+        return frozenset(
+            Stale(c.value, c.expires_at, reason) for c in entries if c.expires_at is not None
+        )
+
+    def _prune(self, s: KeyState, now: float) -> KeyState:
+        stale = frozenset(st for st in s.stale if st.until > now)
+        sup = tuple((v, at) for v, at in s.superseded if at >= now - self.staleness_bound)
+        if stale == s.stale and sup == s.superseded:
+            return s
+        return s.but(stale=stale, superseded=sup)

@@ -1,0 +1,173 @@
+"""Online checking of a history against a contract, key by key.
+
+Keys are independent under every policy (a write or read touches one key), so a history
+is checked per key (P-compositionality): the explanations of one key never multiply with
+those of another. Events without a key (faults, crashes, flushes, the clock) go to every
+key. When no explanation survives, the clause is attributed from what was observed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from attrs import evolve
+
+from model.contract import Contract, Explanations
+from model.events import Crash, DbObserved, Event, Fail, Fault, History, Invoke, Ok, Tick
+from model.verdict import CONFORMS, UNKNOWN, VIOLATES, Verdict, Violation
+
+__all__ = ["KeyMonitor", "Monitor", "check_history", "DEFAULT_STATE_LIMIT"]
+
+DEFAULT_STATE_LIMIT = 20_000
+
+
+class KeyMonitor:
+    """The explanations of one key, fed one event at a time."""
+
+    def __init__(self, contract: Contract, key: str, initial: str | None = None, limit: int = DEFAULT_STATE_LIMIT):
+        self.contract = contract
+        self.key = key
+        self.limit = limit
+        self.states: Explanations = contract.initial(initial)
+        self.now = 0.0
+        # Facts for attributing a clause when every explanation dies.
+        self.order: dict[str | None, int] = {initial: -1}
+        self.db_seen: int = -1
+        self.last_completed: str | None = None
+        self.crashed = False
+        self._kinds: dict[int, str] = {}
+
+    def feed(self, event: Event) -> Violation | None | str:
+        """Apply `event`; return a Violation, None, or the string reason of an UNKNOWN."""
+        now = getattr(event, "time", self.now)
+        self.now = max(self.now, now)
+        if isinstance(event, Invoke):
+            self._kinds[event.op] = event.kind
+            if event.kind == "write":
+                self.order.setdefault(event.value, len(self.order))
+        if isinstance(event, (Fault, Crash)) and event.cache:
+            event = evolve(event, cache=tuple(c for c in event.cache if c.key == self.key))  # type: ignore[arg-type]
+        before = self.states
+        after = self.contract.observe(before, event, self.now, self.limit)
+        if after is None:
+            return f"more than {self.limit} explanations for key {self.key!r}"
+        if isinstance(event, Ok):
+            self.last_completed = self._kinds.get(event.op)
+        elif isinstance(event, Crash):
+            self.crashed = True
+        if not after:
+            return self._attribute(before, event)
+        self.states = after
+        if isinstance(event, DbObserved):
+            self.db_seen = max(self.db_seen, self.order.get(event.value, -2))
+        return None
+
+    def relaxations(self) -> tuple[str, ...]:
+        if not self.states:
+            return ()
+        return min(self.states.values(), key=len)
+
+    def _attribute(self, before: Explanations, event: Event) -> Violation:
+        closed = self.contract.closure(before, self.now, self.limit) or before
+        p = self.contract.policy
+        if isinstance(event, Ok):
+            kind = self._kinds.get(event.op, "?")
+            if kind == "read":
+                allowed = sorted(
+                    {repr(v) for s in closed for v, _ in self.contract.readable(s, self.now)}
+                )
+                if event.result not in self.order:
+                    clause = "no-phantom"
+                elif p.buffered and self.crashed:
+                    clause = "bounded-loss"
+                else:
+                    clause = p.read_clause
+                return Violation(clause, self.key, "one of " + ", ".join(allowed), repr(event.result), event)
+            return Violation(
+                "durable-on-ack" if not p.buffered else "eventual-persistence",
+                self.key,
+                f"{kind} #{event.op} can take effect",
+                f"{kind} #{event.op} returned but no order of operations explains it",
+                event,
+            )
+        if isinstance(event, DbObserved):
+            allowed = ", ".join(sorted({repr(s.db) for s in closed}))
+            seen = self.order.get(event.value)
+            if seen is None:
+                clause = "no-phantom"
+            elif seen < self.db_seen:
+                clause = "no-regression"
+            elif p.buffered and self.crashed:
+                clause = "bounded-loss"
+            elif p.buffered:
+                clause = "eventual-persistence"
+            else:
+                clause = "durable-on-ack"
+            return Violation(clause, self.key, f"DB holds one of {allowed}", f"DB holds {event.value!r}", event)
+        return Violation(
+            p.read_clause, self.key, "an explanation of the event", f"none for {event!r}", event
+        )
+
+
+class Monitor:
+    """Every key's monitor; routes each event to the keys it concerns."""
+
+    def __init__(self, contract: Contract, initial: dict[str, str | None] | None = None, limit: int = DEFAULT_STATE_LIMIT):
+        self.contract = contract
+        self.limit = limit
+        self.initial = dict(initial or {})
+        self.keys: dict[str, KeyMonitor] = {}
+        self.globals: list[Event] = []
+        self._op_key: dict[int, str | None] = {}
+        for k, v in self.initial.items():
+            self._monitor(k)
+
+    def _monitor(self, key: str) -> KeyMonitor:
+        m = self.keys.get(key)
+        if m is None:
+            m = self.keys[key] = KeyMonitor(self.contract, key, self.initial.get(key), self.limit)
+            # A key first seen late still has to see the global events before it.
+            for e in self.globals:
+                m.feed(e)
+        return m
+
+    def feed(self, event: Event) -> Violation | None | str:
+        if isinstance(event, Invoke):
+            self._op_key[event.op] = event.key
+            targets: Iterable[KeyMonitor] = [self._monitor(event.key)] if event.key is not None else list(self.keys.values())
+            if event.key is None:
+                self.globals.append(event)
+        elif isinstance(event, (Ok, Fail)):
+            k = self._op_key.get(event.op)
+            targets = [self._monitor(k)] if k is not None else list(self.keys.values())
+            if k is None:
+                self.globals.append(event)
+        elif isinstance(event, DbObserved) or (isinstance(event, Fault) and event.key is not None):
+            targets = [self._monitor(event.key)]  # type: ignore[arg-type]
+        else:
+            self.globals.append(event)
+            targets = list(self.keys.values())
+        for m in targets:
+            r = m.feed(event)
+            if r is not None:
+                return r
+        return None
+
+    def relaxations(self) -> tuple[str, ...]:
+        out: list[str] = []
+        for k, m in self.keys.items():
+            out += [f"{k!r}: {n}" for n in m.relaxations()]
+        return tuple(out)
+
+
+def check_history(contract: Contract, history: History | Iterable[Event], initial: dict[str, str | None] | None = None, limit: int = DEFAULT_STATE_LIMIT) -> Verdict:
+    """Check a whole history; CONFORMS, VIOLATES with the first violation, or UNKNOWN
+    when the number of explanations of a key exceeds `limit`."""
+    mon = Monitor(contract, initial, limit)
+    for e in history:
+        r = mon.feed(e)
+        if isinstance(r, Violation):
+            return Verdict(VIOLATES, r)
+        if isinstance(r, str):
+            return Verdict(UNKNOWN, reason=r)
+    return Verdict(CONFORMS, relaxations=mon.relaxations())
