@@ -31,7 +31,7 @@ from conformance.errors import HarnessSignal, UsageError
 from conformance.stores import MemoryCache, MemoryDB, MemoryQueues
 from conformance.target import load_factory
 
-__all__ = ["Run", "ContractViolation", "Inconclusive", "SubjectBuildError", "DEFAULT_KEYS", "FAULT_KINDS"]
+__all__ = ["Run", "ContractViolation", "LivenessFailure", "Inconclusive", "SubjectBuildError", "DEFAULT_KEYS", "FAULT_KINDS"]
 
 DEFAULT_KEYS = ("k0", "k1", "k2")
 FAULT_KINDS = ("db-down", "db-up", "db-timeout", "cache-down", "cache-up", "cache-restart", "evict")
@@ -42,6 +42,16 @@ class ContractViolation(AssertionError):
     """The subject did something its policy's contract cannot explain."""
 
     def __init__(self, violation: Violation, script: str = ""):
+        super().__init__(violation.describe())
+        self.violation = violation
+        self.script = script
+
+
+class LivenessFailure(HarnessSignal):
+    """A subject call or worker hung. A BaseException, so Hypothesis does not shrink it:
+    every replay would cost another timeout. The counterexample is reported unshrunk."""
+
+    def __init__(self, violation: Violation, script: str):
         super().__init__(violation.describe())
         self.violation = violation
         self.script = script
@@ -155,6 +165,8 @@ class Run:
 
     def _violate(self, v: Violation) -> None:
         self.failed = True
+        if v.clause == "liveness":
+            raise LivenessFailure(v, self.script())
         raise ContractViolation(v, self.script())
 
     def _line(self, text: str) -> None:
@@ -317,6 +329,13 @@ class Run:
         horizon = max([self.staleness, 3600.0] + [e - self.clock.now() for e in expiries]) + 1.0
         self.clock.advance(horizon)
         self._settle(self.keys)
+        if not callable(getattr(self.subject, "flush", None)):
+            # Without a flush() to call, quiescence itself is the flush: by now every
+            # acknowledged write must have reached the DB.
+            self._op += 1
+            self._feed(Invoke(self._op, "harness", "flush", None, None, self.clock.now()))
+            self._feed(Ok(self._op, None, self.clock.now()))
+            self._settle(self.keys)
         db = self.env.raw_db.snapshot()
         for k, (v, exp) in sorted(self.env.raw_cache.entries().items()):
             if k in self.keys and db.get(k) != v:

@@ -36,6 +36,9 @@ class KeyMonitor:
         self.last_completed: str | None = None
         self.crashed = False
         self._kinds: dict[int, str] = {}
+        self._values: dict[int, str | None] = {}
+        self.failed_writes: set[str | None] = set()
+        self.read_values: list[str | None] = []
 
     def feed(self, event: Event) -> Violation | None | str:
         """Apply `event`; return a Violation, None, or the string reason of an UNKNOWN."""
@@ -45,6 +48,11 @@ class KeyMonitor:
             self._kinds[event.op] = event.kind
             if event.kind == "write":
                 self.order.setdefault(event.value, len(self.order))
+                self._values[event.op] = event.value
+        if isinstance(event, Fail) and self._kinds.get(event.op) == "write":
+            self.failed_writes.add(self._values.get(event.op))
+        if isinstance(event, Ok) and self._kinds.get(event.op) == "read":
+            self.read_values.append(event.result)
         if isinstance(event, (Fault, Crash)) and event.cache:
             event = evolve(event, cache=tuple(c for c in event.cache if c.key == self.key))  # type: ignore[arg-type]
         before = self.states
@@ -93,8 +101,17 @@ class KeyMonitor:
         if isinstance(event, DbObserved):
             allowed = ", ".join(sorted({repr(s.db) for s in closed}))
             seen = self.order.get(event.value)
+            phantoms = [v for v in self.read_values if v in self.failed_writes and v != event.value
+                         and self.order.get(v, -1) > (seen if seen is not None else -1)]
             if seen is None:
                 clause = "no-phantom"
+            elif phantoms and not p.buffered:
+                return Violation(
+                    "no-phantom", self.key,
+                    f"a read returns only values the DB got; DB holds one of {allowed} if {phantoms[-1]!r} took effect",
+                    f"a read returned {phantoms[-1]!r}, whose write failed, but the DB holds {event.value!r}",
+                    event,
+                )
             elif seen < self.db_seen:
                 clause = "no-regression"
             elif p.buffered and self.crashed:

@@ -188,7 +188,7 @@ class OpContext:
 def _sequential(assignments: Sequence[tuple[str, Expr]]) -> dict[str, Expr]:
     current: dict[str, Expr] = {}
     for name, e in assignments:
-        current[name] = substitute(e, current)
+        current[name] = substitute(const(e) if isinstance(e, int) else e, current)
     return current
 
 

@@ -1,0 +1,200 @@
+"""`check`: run a policy's Hypothesis machine against a subject and return a verdict.
+
+    report = run_check("mypkg.cache:factory", policy="write-through")
+    check(factory, policy="write-behind")      # raises NonConformance unless CONFORMS
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from attrs import frozen
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.errors import Flaky
+from hypothesis.stateful import run_state_machine_as_test
+
+from model import CONFORMS, UNKNOWN, VIOLATES, Verdict, Violation
+from model.policies import Policy, policy as lookup_policy
+
+from conformance.env import Hung
+from conformance.errors import UsageError
+from conformance.machine import Tracker, machine_for
+from conformance.run import DEFAULT_KEYS, ContractViolation, Inconclusive, LivenessFailure, Run
+from conformance.target import load_factory
+
+__all__ = ["CheckReport", "NonConformance", "run_check", "check", "DEFAULT_EXAMPLES", "DEFAULT_STEPS"]
+
+DEFAULT_EXAMPLES = 200
+DEFAULT_STEPS = 30
+
+
+@frozen
+class CheckReport:
+    """The outcome of one check, with what it took to reach it.
+
+    Attributes:
+        target: the factory's name.
+        policy: the policy checked.
+        verdict: CONFORMS / VIOLATES / UNKNOWN with the evidence.
+        examples: Hypothesis examples run (including shrinking).
+        steps: rules executed in total.
+        seconds: wall time.
+        counterexample: runnable Python reproducing the violation (shrunk), or None.
+        seed: the seed used.
+        note: anything the reader should know (e.g. not reproducible on replay).
+    """
+
+    target: str
+    policy: str
+    verdict: Verdict
+    examples: int
+    steps: int
+    seconds: float
+    counterexample: str | None = None
+    seed: int | None = None
+    note: str | None = None
+
+    @property
+    def clause(self) -> str | None:
+        return self.verdict.violation.clause if self.verdict.violation else None
+
+    def to_json(self) -> dict[str, Any]:
+        v = self.verdict.violation
+        return {
+            "target": self.target,
+            "policy": self.policy,
+            "verdict": self.verdict.status,
+            "clause": self.clause,
+            "examples": self.examples,
+            "steps": self.steps,
+            "seconds": round(self.seconds, 3),
+            "seed": self.seed,
+            "counterexample": self.counterexample,
+            "expected": v.expected if v else None,
+            "observed": v.observed if v else None,
+            "key": v.key if v else None,
+            "relaxations": list(self.verdict.relaxations),
+            "reason": self.verdict.reason,
+            "note": self.note,
+        }
+
+    def render(self) -> str:
+        head = f"{self.verdict.status}: {self.target} as {self.policy}"
+        stats = f"({self.examples} examples, {self.steps} steps, {self.seconds:.2f} s, seed {self.seed})"
+        out = [f"{head} {stats}"]
+        v = self.verdict.violation
+        if v is not None:
+            out.append(f"clause broken: {v.clause} — {v.title}")
+            if v.key is not None:
+                out.append(f"key: {v.key!r}")
+            out.append(f"expected: {v.expected}")
+            out.append(f"observed: {v.observed}")
+        if self.verdict.reason:
+            out.append(f"reason: {self.verdict.reason}")
+        if self.note:
+            out.append(f"note: {self.note}")
+        if self.counterexample:
+            out += ["", "counterexample (runnable):", "", self.counterexample]
+        return "\n".join(out)
+
+
+class NonConformance(AssertionError):
+    """A subject does not conform (or could not be shown to): carries the report."""
+
+    def __init__(self, report: CheckReport):
+        super().__init__(report.render())
+        self.report = report
+
+
+def run_check(target: Any, policy: str | Policy, *, examples: int = DEFAULT_EXAMPLES,
+              steps: int = DEFAULT_STEPS, seed: int | None = 0, op_timeout: float = 2.0,
+              staleness: float | None = None, backend: Any = None,
+              keys: tuple[str, ...] = DEFAULT_KEYS) -> CheckReport:
+    """Check `target` (a factory or 'module:factory') against `policy`; never raises for a
+    non-conforming subject: the report says VIOLATES or UNKNOWN.
+
+    Raises:
+        UsageError: unknown policy, a target that cannot be imported, a factory that cannot
+            build a subject.
+    """
+    if examples < 1 or steps < 1:
+        raise UsageError(f"examples and steps must be at least 1 (got {examples}, {steps})")
+    pol = policy if isinstance(policy, Policy) else _policy(policy)
+    factory, label = load_factory(target)
+    started = time.perf_counter()
+
+    def make_run() -> Run:
+        run = Run(factory, pol, keys=keys, op_timeout=op_timeout, staleness=staleness, backend=backend)
+        run.label = label
+        return run
+
+    make_run().close()  # a probe: a factory that cannot build a subject is a usage error
+    tracker = Tracker()
+    machine = machine_for(make_run, pol.faults, keys, tracker)
+
+    def factory_fn() -> Any:
+        return machine()
+
+    if seed is not None:
+        factory_fn._hypothesis_internal_use_seed = seed  # type: ignore[attr-defined]
+    cfg = settings(max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
+                   derandomize=False, report_multiple_bugs=False, print_blob=False,
+                   phases=(Phase.explicit, Phase.generate, Phase.shrink),
+                   suppress_health_check=list(HealthCheck))
+    verdict: Verdict
+    script: str | None = None
+    note: str | None = None
+    try:
+        run_state_machine_as_test(factory_fn, settings=cfg)
+        verdict = Verdict(CONFORMS, relaxations=_relaxations(tracker))
+    except ContractViolation as e:
+        verdict, script = Verdict(VIOLATES, e.violation), e.script
+    except Flaky as e:
+        first = tracker.first_failure
+        cause = _first_violation(e)
+        verdict = Verdict(VIOLATES, cause) if cause else Verdict(UNKNOWN, reason=f"flaky: {e}")
+        script = first.script() if first else None
+        note = "the failure did not reproduce on replay: the subject is nondeterministic (threads, real time?)"
+    except Inconclusive as e:
+        verdict = Verdict(UNKNOWN, reason=str(e))
+    except LivenessFailure as e:
+        verdict, script = Verdict(VIOLATES, e.violation), e.script
+        note = "not shrunk: every replay of a hang costs a full timeout"
+    except Hung as e:
+        verdict = Verdict(VIOLATES, Violation("liveness", None, "operations return within the timeout", e.what))
+    finally:
+        if tracker.last is not None:
+            tracker.last.close()
+    if script is None and verdict.status == VIOLATES and tracker.last is not None:
+        script = tracker.last.script()
+    return CheckReport(label, pol.name, verdict, tracker.examples, tracker.steps,
+                       time.perf_counter() - started, script, seed, note)
+
+
+def check(target: Any, policy: str | Policy, **options: Any) -> CheckReport:
+    """Like `run_check`, but raise `NonConformance` (an AssertionError, with the
+    counterexample) unless the verdict is CONFORMS: one line gates a CI job."""
+    report = run_check(target, policy, **options)
+    if report.verdict.status != CONFORMS:
+        raise NonConformance(report)
+    return report
+
+
+def _policy(name: str) -> Policy:
+    try:
+        return lookup_policy(name)
+    except KeyError as e:
+        raise UsageError(str(e)) from None
+
+
+def _relaxations(tracker: Tracker) -> tuple[str, ...]:
+    return tracker.last.verdict_relaxations if tracker.last is not None else ()
+
+
+def _first_violation(e: BaseException) -> Violation | None:
+    for sub in getattr(e, "exceptions", ()) or ():
+        if isinstance(sub, ContractViolation):
+            return sub.violation
+    return None

@@ -1,0 +1,144 @@
+"""`cache-conformance`: check, policies, prove, explore, bench, report.
+
+One function per subcommand; `main(argv, stdout=, stderr=) -> int` so tests inject
+everything. Exit codes: 0 CONFORMS / success, 1 VIOLATES or UNKNOWN, 2 usage error or a
+subject that cannot be built (one line on stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from conformance.errors import UsageError
+
+__all__ = ["main", "entrypoint"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="cache-conformance", description="Check cache implementations against their write policy.")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+    c = sub.add_parser("check", help="check a subject against a policy")
+    c.add_argument("target", help="module:factory or path/to/file.py:factory")
+    c.add_argument("--policy", required=True, help="write-through, write-behind (write-back), write-around, cache-aside, read-through")
+    c.add_argument("--examples", type=int, default=None, help="Hypothesis examples (default %(default)s)")
+    c.add_argument("--steps", type=int, default=None, help="steps per example")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--timeout", type=float, default=2.0, help="seconds a subject call may take before it counts as hung")
+    c.add_argument("--staleness", type=float, default=None, help="bounded-staleness bound in seconds (default: subject.fill_ttl, else 300)")
+    c.add_argument("--json", dest="json_path", default=None, help="write the report as JSON here")
+    c.add_argument("--backend", choices=("memory", "redis"), default="memory")
+    c.add_argument("--redis-url", default=None)
+    c.add_argument("--database", default=None, help="sqlite path or postgresql:// URL (redis backend)")
+    sub.add_parser("policies", help="list the policies and their clauses")
+    for name in ("prove", "explore"):
+        q = sub.add_parser(name, help=f"{name} the protocol models (see proofs/)", add_help=False)
+        q.add_argument("rest", nargs=argparse.REMAINDER)
+    b = sub.add_parser("bench", help="the write-policy benchmark on real Redis (+ SQLite or PostgreSQL)", add_help=False)
+    b.add_argument("rest", nargs=argparse.REMAINDER)
+    return p
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args_list and args_list[0] in ("prove", "explore"):
+            from proofs.cli import main as proofs_main
+
+            return proofs_main(args_list, stream=out)
+        if args_list and args_list[0] == "bench":
+            from conformance.backends.benchmark import main as bench_main
+
+            return bench_main(args_list[1:], stream=out)
+        args = _parser().parse_args(args_list)
+        if args.command == "check":
+            return _check(args, out)
+        if args.command == "policies":
+            return _policies(out)
+        _parser().print_help(out)
+        return 2
+    except UsageError as e:
+        print(f"cache-conformance: error: {e}", file=err)
+        return 2
+    except KeyboardInterrupt:
+        print("cache-conformance: interrupted", file=err)
+        return 130
+
+
+def _check(args: argparse.Namespace, out: TextIO) -> int:
+    from conformance.check import DEFAULT_EXAMPLES, DEFAULT_STEPS, run_check
+
+    json_path = Path(args.json_path) if args.json_path else None
+    if json_path is not None:
+        _check_writable(json_path)
+    backend = _backend(args)
+    report = run_check(
+        args.target, args.policy,
+        examples=args.examples if args.examples is not None else DEFAULT_EXAMPLES,
+        steps=args.steps if args.steps is not None else DEFAULT_STEPS,
+        seed=args.seed, op_timeout=args.timeout, staleness=args.staleness, backend=backend,
+    )
+    print(report.render(), file=out)
+    if json_path is not None:
+        json_path.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+    return 0 if report.verdict.status == "CONFORMS" else 1
+
+
+def _backend(args: argparse.Namespace) -> Any:
+    if args.backend == "memory":
+        if args.redis_url or args.database:
+            raise UsageError("--redis-url and --database need --backend redis")
+        return None
+    try:
+        from conformance.backends import backend_for
+    except ImportError as e:
+        raise UsageError(f"the redis backend is not available: {e}") from None
+    return backend_for("redis", redis_url=args.redis_url, database=args.database)
+
+
+def _check_writable(path: Path) -> None:
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"cannot write {str(path)!r}: directory {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"cannot write {str(path)!r}: permission denied")
+
+
+def _policies(out: TextIO) -> int:
+    from model import POLICIES
+
+    for p in POLICIES.values():
+        alias = f" (alias: {', '.join(p.aliases)})" if p.aliases else ""
+        print(f"{p.name}{alias}: {p.summary}", file=out)
+        for c in p.clauses:
+            print(f"  - {c.id}: {c.text}", file=out)
+        print(f"  faults: {', '.join(p.faults)}", file=out)
+    return 0
+
+
+def entrypoint() -> None:
+    """The console script: like main(), and the process exits even if a subject left
+    non-daemon threads behind."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        os._exit(code)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    entrypoint()

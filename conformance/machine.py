@@ -1,0 +1,96 @@
+"""The Hypothesis rule-based state machine generated from a policy's contract.
+
+The rules are the policy's vocabulary (write, read, flush) and its fault model (the
+policy's faults, clock advances, crash and recovery). Every rule acts on a `Run`, whose
+monitor is the oracle, so Hypothesis shrinks a failure to the shortest sequence of
+rules the contract cannot explain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
+
+from conformance.run import FAULT_KINDS, Run
+
+__all__ = ["machine_for", "CLOCK_STEPS", "Tracker"]
+
+# Clock advances: below, around and far beyond the TTLs implementations use, so both
+# "still within TTL" and "TTL has run out" are reachable in a few steps.
+CLOCK_STEPS = (1.0, 5.0, 30.0, 120.0, 600.0, 4000.0)
+
+
+class Tracker:
+    """What the check learns across examples: how many ran, the steps taken, and the
+    last and the first failing run (the last one Hypothesis runs is the shrunk one)."""
+
+    def __init__(self) -> None:
+        self.examples = 0
+        self.steps = 0
+        self.last: Run | None = None
+        self.first_failure: Run | None = None
+
+
+def machine_for(make_run: Callable[[], Run], policy_faults: tuple[str, ...], keys: tuple[str, ...],
+                tracker: Tracker) -> type[RuleBasedStateMachine]:
+    """A state machine class whose every instance drives a fresh `make_run()`."""
+    # A "-down" fault in the policy's model brings its "-up" (healing) with it.
+    faults = tuple(k for k in FAULT_KINDS if k in policy_faults or k.replace("-up", "-down") in policy_faults)
+    has_crash = "crash" in policy_faults
+    keys_st = st.sampled_from(keys)
+
+    class PolicyMachine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            tracker.examples += 1
+            self.run = make_run()
+            tracker.last = self.run
+
+        def _step(self, fn: Callable[[], Any]) -> None:
+            tracker.steps += 1
+            try:
+                fn()
+            except AssertionError:
+                if tracker.first_failure is None:
+                    tracker.first_failure = self.run
+                raise
+
+        @rule(key=keys_st)
+        def write(self, key: str) -> None:
+            self._step(lambda: self.run.write(key, self.run.fresh_value()))
+
+        @rule(key=keys_st)
+        def read(self, key: str) -> None:
+            self._step(lambda: self.run.read(key))
+
+        @precondition(lambda self: callable(getattr(self.run.subject, "flush", None)))
+        @rule()
+        def flush(self) -> None:
+            self._step(self.run.flush)
+
+        @rule(kind=st.sampled_from(faults), key=keys_st, applied=st.booleans())
+        def fault(self, kind: str, key: str, applied: bool) -> None:
+            self._step(lambda: self.run.fault(kind, key if kind == "evict" else None,
+                                              applied if kind == "db-timeout" else None))
+
+        @rule(seconds=st.sampled_from(CLOCK_STEPS))
+        def advance(self, seconds: float) -> None:
+            self._step(lambda: self.run.advance(seconds))
+
+        if has_crash:
+            @rule()
+            def crash(self) -> None:
+                self._step(self.run.crash)
+
+        def teardown(self) -> None:
+            try:
+                if not self.run.failed:
+                    self._step(self.run.finish)
+            finally:
+                self.run.close()
+
+    PolicyMachine.__name__ = PolicyMachine.__qualname__ = "PolicyMachine"
+    return PolicyMachine
