@@ -1,0 +1,149 @@
+"""The policy contracts on hand-written histories: what each clause allows and refuses,
+including every named relaxation."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from model import (
+    CONFORMS,
+    UNKNOWN,
+    VIOLATES,
+    CacheEntry,
+    Contract,
+    Crash,
+    DbObserved,
+    Fail,
+    Fault,
+    Invoke,
+    Ok,
+    Tick,
+    check_history,
+    policy,
+)
+
+_ops = itertools.count(1)
+
+
+def w(key, value, t=0.0, ok=True, client="c"):
+    op = next(_ops)
+    end = Ok(op, None, t) if ok else Fail(op, "ConnectionError", t)
+    return [Invoke(op, client, "write", key, value, t), end]
+
+
+def r(key, result, t=0.0):
+    op = next(_ops)
+    return [Invoke(op, "c", "read", key, None, t), Ok(op, result, t)]
+
+
+def flush(t=0.0):
+    op = next(_ops)
+    return [Invoke(op, "c", "flush", None, None, t), Ok(op, None, t)]
+
+
+def db(key, value, t=0.0):
+    return [DbObserved(key, value, t)]
+
+
+def verdict(name, *parts, **kw):
+    return check_history(Contract(policy(name), **kw), [e for p in parts for e in p])
+
+
+def test_write_through_read_your_write_and_durable_on_ack():
+    assert verdict("write-through", w("k", "a"), db("k", "a"), r("k", "a")).status == CONFORMS
+    v = verdict("write-through", w("k", "a"), db("k", None))
+    assert v.status == VIOLATES and v.violation.clause == "durable-on-ack"
+    v = verdict("write-through", w("k", "a"), r("k", None))
+    assert v.violation.clause == "linearizable-reads"
+
+
+def test_no_phantom_read():
+    v = verdict("cache-aside", r("k", "never-written"))
+    assert v.status == VIOLATES and v.violation.clause == "no-phantom"
+
+
+def test_indeterminate_write_may_appear_or_not_but_consistently():
+    assert verdict("write-through", w("k", "a", ok=False), r("k", None), r("k", "a"), r("k", "a")).ok
+    assert verdict("write-through", w("k", "a", ok=False), db("k", None), r("k", None)).ok
+    v = verdict("write-through", w("k", "a", ok=False), r("k", "a"), r("k", None))
+    assert v.status == VIOLATES
+
+
+def test_no_regression_of_the_db():
+    v = verdict("write-through", w("k", "a"), db("k", "a"), w("k", "b"), db("k", "b"), db("k", "a"))
+    assert v.status == VIOLATES and v.violation.clause == "no-regression"
+
+
+def test_stale_entry_left_by_cache_fault_allowed_until_its_ttl_only():
+    left = (CacheEntry("k", "a", 60.0),)
+    base = [w("k", "a"), [Fault("cache-down", 1.0, cache=left)], w("k", "b", 1.0), [Fault("cache-up", 2.0)]]
+    ok = verdict("write-through", *base, r("k", "a", 30.0))
+    assert ok.ok
+    assert ok.relaxations == ("'k': read stale 'a': left by cache-down at t=1, allowed until t=60",)
+    v = verdict("write-through", *base, [Tick(61.0)], r("k", "a", 61.0))
+    assert v.status == VIOLATES and v.violation.clause == "linearizable-reads"
+
+
+def test_stale_entry_without_ttl_gets_no_relaxation():
+    left = (CacheEntry("k", "a", None),)
+    v = verdict("cache-aside", w("k", "a"), [Fault("cache-down", 1.0, cache=left)], w("k", "b", 1.0), r("k", "a", 2.0))
+    assert v.status == VIOLATES
+
+
+def test_write_behind_acknowledges_before_persisting_and_flush_persists():
+    assert verdict("write-behind", w("k", "a"), db("k", None), r("k", "a")).ok
+    v = verdict("write-back", w("k", "a"), flush(), db("k", None))
+    assert v.status == VIOLATES and v.violation.clause == "eventual-persistence"
+    assert verdict("write-behind", w("k", "a"), w("k", "b"), db("k", "b"), flush(), db("k", "b")).ok
+
+
+def test_write_behind_db_never_goes_back_to_a_coalesced_value():
+    v = verdict("write-behind", w("k", "a"), w("k", "b"), db("k", "b"), db("k", "a"))
+    assert v.status == VIOLATES and v.violation.clause == "no-regression"
+
+
+def test_volatile_crash_loss_is_allowed_and_named():
+    v = verdict("write-behind", w("k", "a"), flush(), db("k", "a"), w("k", "b"), w("k", "c"),
+                [Crash(5.0)], db("k", "a", 5.0), r("k", "a", 5.0))
+    assert v.ok
+    assert any("lost 2 writes acknowledged after the last flush ('b', 'c'), allowed: volatile" in n for n in v.relaxations)
+
+
+def test_durable_crash_loss_is_a_violation():
+    v = verdict("write-behind", w("k", "a"), flush(), w("k", "b"), [Crash(5.0, durable=True)], flush(6.0), db("k", "a", 6.0))
+    assert v.status == VIOLATES and v.violation.clause == "bounded-loss"
+
+
+def test_lost_write_visible_only_through_its_cache_entry_until_ttl():
+    left = (CacheEntry("k", "b", 20.0),)
+    base = [w("k", "b"), [Crash(5.0, cache=left)], db("k", None, 5.0)]
+    assert verdict("write-behind", *base, r("k", "b", 10.0)).ok
+    v = verdict("write-behind", *base, [Tick(25.0)], r("k", "b", 25.0))
+    assert v.status == VIOLATES and v.violation.clause == "bounded-loss"
+
+
+def test_write_around_bounded_staleness():
+    parts = [w("k", "a"), w("k", "b", 10.0)]
+    assert verdict("write-around", *parts, r("k", "a", 50.0), staleness_bound=60.0).ok
+    v = verdict("write-around", *parts, [Tick(80.0)], r("k", "a", 80.0), staleness_bound=60.0)
+    assert v.status == VIOLATES and v.violation.clause == "bounded-staleness"
+    # the same stale read is refused outright by a linearizable policy
+    assert verdict("cache-aside", *parts, r("k", "a", 50.0)).status == VIOLATES
+
+
+def test_concurrent_writes_linearize_in_either_order():
+    a, b = next(_ops), next(_ops)
+    h = [Invoke(a, "c1", "write", "k", "a", 0), Invoke(b, "c2", "write", "k", "b", 0), Ok(a, None, 1), Ok(b, None, 1)]
+    for final in ("a", "b"):
+        assert verdict("write-through", h, db("k", final, 1), r("k", final, 1)).ok
+    v = verdict("write-through", h, db("k", "a", 1), r("k", "b", 1))
+    assert v.status == VIOLATES
+
+
+def test_budget_exhaustion_is_unknown_not_a_pass():
+    ops = [next(_ops) for _ in range(8)]
+    h = [Invoke(op, f"c{i}", "write", "k", f"x{i}", 0) for i, op in enumerate(ops)]
+    v = check_history(Contract(policy("write-behind")), h + [Tick(1.0), DbObserved("k", "x0", 1.0)], limit=50)
+    assert v.status == UNKNOWN and "more than 50" in v.reason
