@@ -170,7 +170,7 @@ def open_backend(kind: str = "redis", *, redis_url: str | None = None,
             url = server.url
         try:
             client = connect_redis(url)
-        except ConnectionError as exc:
+        except (ConnectionError, TimeoutError) as exc:
             raise BackendUnavailable(f"Redis at {_redact(url)} is unreachable ({exc})") from None
         return Backend(RedisCache(client, clock, keys), db, url, keys, server, interceptor)
     except ServerUnavailable as exc:

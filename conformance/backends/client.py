@@ -42,6 +42,9 @@ def translate_errors(call: Callable[[], Any]) -> Any:
         if "connecting" in str(exc):
             raise StoreUnavailable(f"redis: {exc}") from exc
         raise StoreTimeout(f"redis: {exc}") from exc
+    except (rx.AuthenticationError, rx.AuthenticationWrongNumberOfArgsError) as exc:
+        raise StoreUnavailable(f"redis: authentication failed ({exc}); put the password in "
+                               "the URL: redis://:PASSWORD@HOST:PORT/0") from exc
     except rx.ConnectionError as exc:
         # "Error 111 connecting to ...": refused before anything was sent.
         if "connecting to" in str(exc) or "Connection refused" in str(exc):

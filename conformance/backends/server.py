@@ -72,7 +72,8 @@ def _ping(port: int, timeout: float = 0.2) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
             s.sendall(b"*1\r\n$4\r\nPING\r\n")
-            return s.recv(16).startswith(b"+PONG")
+            # -NOAUTH: alive, it just wants the password.
+            return s.recv(16).startswith((b"+PONG", b"-NOAUTH"))
     except OSError:
         return False
 
@@ -90,6 +91,7 @@ class RedisServer:
 
     persistence: Persistence = "none"
     cluster: bool = False
+    password: str | None = None
     port: int = attrs.field(
         default=attrs.Factory(lambda self: free_port(cluster_bus=self.cluster), takes_self=True))
     startup_timeout: float = 10.0
@@ -114,6 +116,8 @@ class RedisServer:
             argv += ["--appendonly", "yes", "--appendfsync", "always"]
         else:
             argv += ["--appendonly", "no"]
+        if self.password:
+            argv += ["--requirepass", self.password]
         if self.cluster:
             argv += [
                 "--cluster-enabled", "yes",

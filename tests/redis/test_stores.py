@@ -1,0 +1,151 @@
+"""The raw stores on real servers behave like the in-memory ones the harness was built on."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.backends import BackendUnavailable, open_backend
+from conformance.backends.redis_store import RedisKeyspace
+from conformance.stores import MemoryCache, MemoryDB
+
+pytestmark = pytest.mark.redis
+
+AWKWARD = ["plain", "", "ünïcødé ✓ 𝄞", "nul\x00byte", "'; DROP TABLE x; --", "{tag}", "*?[glob]"]
+
+
+def test_cache_matches_memory_cache_on_virtual_time(backend, clock):
+    """The same script on MemoryCache and RedisCache gives the same observations."""
+    memory = MemoryCache(clock)
+    seen = {"memory": [], "redis": []}
+    for name, cache in (("memory", memory), ("redis", backend.cache)):
+        clock.t = 0.0
+        out = seen[name]
+        cache.set("a", "1", ttl=10)
+        cache.set("b", "2")
+        out.append((cache.get("a"), cache.get("b"), cache.get("zz")))
+        out.append(cache.cas("a", None, "x"))
+        out.append(cache.cas("a", "1", "3", ttl=5))
+        out.append(cache.cas("c", None, "c1"))
+        out.append(sorted(cache.entries().items()))
+        clock.t = 4.999
+        out.append(cache.get("a"))
+        clock.t = 5.0  # expiry is exclusive: at expires_at the entry is gone
+        out.append((cache.get("a"), cache.cas("a", None, "after")))
+        cache.evict("b")
+        cache.delete("c")
+        out.append(sorted(cache.entries().items()))
+        cache.clear()
+        out.append(cache.entries())
+    assert seen["memory"] == seen["redis"]
+    assert seen["redis"][2] is True and seen["redis"][1] is False
+
+
+@pytest.mark.parametrize("text", AWKWARD)
+def test_any_unicode_roundtrips_through_cache_db_and_queue(backend, text):
+    backend.cache.set(text, text)
+    assert backend.cache.get(text) == text
+    assert backend.cache.entries()[text][0] == text
+    backend.db.put(text, text)
+    assert backend.db.get(text) == text
+    assert backend.db.snapshot() == {text: text}
+    queue = backend.durable_queue(text or "empty")
+    queue.push(text)
+    assert queue.peek(1) == [text]
+
+
+def test_one_megabyte_values(backend):
+    big = "é" * (1 << 19)  # 1 MiB as UTF-8
+    backend.cache.set("big", big)
+    backend.db.put("big", big)
+    assert backend.cache.get("big") == big and backend.db.get("big") == big
+
+
+def test_db_versioned_puts_never_go_back(backend):
+    memory = MemoryDB()
+    for db in (memory, backend.db):
+        db.put("k", "v1", version=2)
+        db.put("k", "old", version=1)
+        db.put("k", "same", version=2)
+        db.put_many([("k", "v3", 3), ("j", "j1", 1), ("k", "stale", 1)])
+        db.put_many([("j", "j2"), ("m", "m1")])  # unversioned: always applied
+        db.delete("m")
+    assert backend.db.snapshot() == memory.snapshot() == {"k": "v3", "j": "j2"}
+
+
+def test_put_many_is_atomic(backend):
+    """A batch that fails half-way leaves nothing behind (2**70 overflows BIGINT/INTEGER)."""
+    backend.db.put("a", "before")
+    with pytest.raises(Exception):
+        backend.db.put_many([("a", "after", 1), ("b", "b1", 2 ** 70)])
+    assert backend.db.snapshot() == {"a": "before"}
+
+
+def test_queue_is_fifo_and_ack_removes_oldest(backend):
+    q = backend.durable_queue("wb")
+    for i in range(5):
+        q.push(f"i{i}")
+    assert q.peek(2) == ["i0", "i1"] and q.peek(2) == ["i0", "i1"] and len(q) == 5
+    q.ack(2)
+    assert q.peek(10) == ["i2", "i3", "i4"]
+    q.ack(10)
+    assert len(q) == 0 and q.peek(3) == []
+
+
+def test_prefixes_keep_runs_apart(redis_url, clock):
+    a = open_backend(redis_url=redis_url, clock=clock, prefix="isoA")
+    b = open_backend(redis_url=redis_url, clock=clock, prefix="isoB")
+    try:
+        a.cache.set("k", "a")
+        a.durable_queue("q").push("a")
+        assert b.cache.get("k") is None and b.cache.entries() == {} and len(b.durable_queue("q")) == 0
+        a.close()  # removes only a's keys
+        b.cache.set("k", "b")
+        assert b.cache.get("k") == "b"
+    finally:
+        b.close()
+
+
+def test_keyspace_shares_a_slot_between_entry_and_beside_keys():
+    from redis.crc import key_slot  # pure CRC16, no server needed
+
+    ks = RedisKeyspace("cc:x:")
+    slots = set()
+    for key in AWKWARD:
+        name = ks.entry(key)
+        slot = key_slot(name.encode("utf-8", "surrogatepass"))
+        assert slot == key_slot(ks.beside(key, "m:" + key).encode("utf-8", "surrogatepass"))
+        assert ks.key_of(name) == key
+        slots.add(slot)
+    assert len(slots) > 1  # keys do spread over the cluster
+
+
+def test_password_url_is_honoured(clock):
+    from conformance.backends.server import RedisServer
+
+    server = RedisServer(password="s3cret").start()
+    try:
+        with pytest.raises(BackendUnavailable):
+            open_backend(redis_url=server.url, clock=clock)
+        url = f"redis://:s3cret@127.0.0.1:{server.port}/0"
+        b = open_backend(redis_url=url, clock=clock)
+        b.cache.set("k", "v")
+        assert b.cache.get("k") == "v"
+        b.close()
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("bad", ["has{brace}", "star*", "space here"])
+def test_bad_prefix_is_one_clear_error(redis_url, clock, bad):
+    with pytest.raises(BackendUnavailable, match="prefix"):
+        open_backend(redis_url=redis_url, clock=clock, prefix=bad)
+
+
+def test_unreachable_servers_are_one_line(clock):
+    with pytest.raises(BackendUnavailable, match="unreachable"):
+        open_backend(redis_url="redis://127.0.0.1:1/0", clock=clock)
+    with pytest.raises(BackendUnavailable, match="postgres at postgresql://u:\\*\\*\\*@"):
+        open_backend(redis_url="redis://127.0.0.1:1/0", clock=clock,
+                     database="postgresql://u:secret@127.0.0.1:1/x")
+    with pytest.raises(BackendUnavailable, match="expected postgresql"):
+        open_backend(clock=clock, database="mysql://nope")
