@@ -2,8 +2,8 @@
 
 Faults:
 
-* ``cut()``       every open connection is closed and new ones are closed on accept: the
-                  client sees a reset (a command in flight has an unknown outcome);
+* ``cut()``       every open connection is closed and the listener too: a command in
+                  flight has an unknown outcome, a new connection is refused (nothing sent);
 * ``delay(s)``    each chunk is forwarded `s` seconds late, in both directions;
 * ``blackhole()`` connections stay open but nothing is forwarded: clients time out;
 * ``heal()``      back to forwarding.
@@ -41,9 +41,7 @@ class FaultProxy:
         self.target = (target_host, target_port)
         self.mode: Mode = "pass"
         self.latency = 0.0
-        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", 0))
+        self._listener = self._listen(0)
         self.port: int = self._listener.getsockname()[1]
         self._lock = threading.Lock()
         self._sockets: set[socket.socket] = set()
@@ -58,6 +56,7 @@ class FaultProxy:
         with self._lock:
             self.mode = "cut"
             doomed, self._sockets = self._sockets, set()
+        _close(self._listener)
         for s in doomed:
             _close(s)
 
@@ -68,13 +67,25 @@ class FaultProxy:
         self.latency = float(seconds)
 
     def heal(self) -> None:
+        if self.mode == "cut" and not self._stopped.is_set():
+            self._listener = self._listen(self.port)  # same port: clients reconnect
+            self._listener.listen(64)
+            threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
         self.mode = "pass"
         self.latency = 0.0
+
+    @staticmethod
+    def _listen(port: int) -> socket.socket:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        return listener
 
     # --- plumbing -----------------------------------------------------------------------
     def start(self) -> "FaultProxy":
         self._listener.listen(64)
-        threading.Thread(target=self._accept, name=f"fault-proxy:{self.port}", daemon=True).start()
+        threading.Thread(target=self._accept, args=(self._listener,), name=f"fault-proxy:{self.port}",
+                         daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -82,10 +93,10 @@ class FaultProxy:
         _close(self._listener)
         self.cut()
 
-    def _accept(self) -> None:
+    def _accept(self, listener: socket.socket) -> None:
         while not self._stopped.is_set():
             try:
-                client, _ = self._listener.accept()
+                client, _ = listener.accept()
             except OSError:
                 return
             if self.mode == "cut":
