@@ -6,8 +6,9 @@ written once, against the small `RedisCommands` surface below, and runs on eithe
 * `MemoryCommands` — the public env contract only: `env.cache` for keys, `env.durable_queue`
   for the list (it lives with the cache server and survives an application crash, as a Redis
   list does);
-* `RedisCommands` — the raw `env.redis` client (redis.Redis, decode_responses=True), available
-  with `--backend redis` only.
+* `RedisCommands` — keys on `env.cache` too (see `_CacheCommands` for why), the list as a
+  real Redis LIST on the raw `env.redis` client (redis.Redis, decode_responses=True),
+  available with `--backend redis` only.
 
 BRPOP blocks inside the Redis server; a subject may wait only through `env.clock.sleep`, so a
 blocking pop is a non-blocking pop that the caller repeats after a sleep (see `pop_blocking`).
@@ -47,8 +48,31 @@ class ListCommands(Protocol):
     def rpop(self) -> str | None: ...
 
 
-class MemoryCommands:
-    """The commands over `env.cache` and `env.durable_queue(list_name)`.
+class _CacheCommands:
+    """SETEX, SET and GET on `env.cache`, on both backends.
+
+    With `--backend redis` the harness's `env.cache` *is* the Redis server, with TTLs on the
+    harness's virtual clock; a raw SETEX through `env.redis` would expire in wall-clock time,
+    out of the harness's sight (evictions, restarts, clock advances). So keys go through
+    `env.cache` everywhere and only the list uses `env.redis` directly.
+    """
+
+    def __init__(self, env: Any) -> None:
+        self._cache = env.cache
+
+    def setex(self, key: str, seconds: float, value: str) -> None:
+        self._cache.set(key, value, ttl=seconds)
+
+    def set(self, key: str, value: str) -> None:
+        self._cache.set(key, value)
+
+    def get(self, key: str) -> str | None:
+        value: str | None = self._cache.get(key)
+        return value
+
+
+class MemoryCommands(_CacheCommands):
+    """The list over `env.durable_queue(list_name)`.
 
     LPUSH adds at the head and RPOP takes from the tail, so the list is FIFO: the durable
     queue's `push` and oldest-first `peek`/`ack` give the same order. Redis runs RPOP as one
@@ -57,8 +81,8 @@ class MemoryCommands:
     """
 
     def __init__(self, env: Any, list_name: str) -> None:
+        super().__init__(env)
         self._env = env
-        self._cache = env.cache
         self._list_name = list_name
         self._queue: Any = None  # opened on first use: write-through ports never touch it
         self._pop_lock: Any = None
@@ -68,15 +92,6 @@ class MemoryCommands:
             self._queue = self._env.durable_queue(self._list_name)
             self._pop_lock = self._env.lock()
         return self._queue
-
-    def setex(self, key: str, seconds: float, value: str) -> None:
-        self._cache.set(key, value, ttl=seconds)
-
-    def set(self, key: str, value: str) -> None:
-        self._cache.set(key, value)
-
-    def get(self, key: str) -> str | None:
-        return self._cache.get(key)
 
     def lpush(self, item: str) -> None:
         self._list().push(item)
@@ -91,23 +106,18 @@ class MemoryCommands:
             return items[0]
 
 
-class RedisCommands:
-    """The same commands on a real Redis server through `env.redis`."""
+class RedisCommands(_CacheCommands):
+    """The list as a real Redis LIST through `env.redis`: LPUSH and an atomic RPOP.
+
+    The list's name is put in the run's namespace (`env.redis_keys`) when the backend
+    provides one, so that concurrent runs never share a list.
+    """
 
     def __init__(self, env: Any, list_name: str) -> None:
+        super().__init__(env)
         self._redis = redis_client(env)
-        self._list = list_name
-
-    def setex(self, key: str, seconds: float, value: str) -> None:
-        # SETEX takes whole seconds; every seed TTL is a whole number.
-        self._redis.setex(key, int(seconds), value)
-
-    def set(self, key: str, value: str) -> None:
-        self._redis.set(key, value)
-
-    def get(self, key: str) -> str | None:
-        value: str | None = self._redis.get(key)
-        return value
+        keys = getattr(env, "redis_keys", None)
+        self._list = keys.queue(f"list:{list_name}") if keys is not None else list_name
 
     def lpush(self, item: str) -> None:
         self._redis.lpush(self._list, item)

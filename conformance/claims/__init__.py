@@ -1,0 +1,34 @@
+"""The seeds' claims as data, and the rule that gives each a verdict from its evidence.
+
+    from conformance.claims import load_register, decide, Outcome
+"""
+
+from conformance.claims.register import (
+    REGISTER_PATH,
+    Benchmark,
+    Check,
+    Claim,
+    Evidence,
+    Proof,
+    RegisterError,
+    load_register,
+    parse_register,
+)
+from conformance.claims.verdict import (
+    HOLDS,
+    HOLDS_IF,
+    REFUTED,
+    SKIPPED,
+    UNKNOWN,
+    ClaimVerdict,
+    Outcome,
+    decide,
+    supports,
+)
+
+__all__ = [
+    "REGISTER_PATH", "Benchmark", "Check", "Claim", "Evidence", "Proof", "RegisterError",
+    "load_register", "parse_register",
+    "HOLDS", "HOLDS_IF", "REFUTED", "SKIPPED", "UNKNOWN", "ClaimVerdict", "Outcome", "decide",
+    "supports",
+]
