@@ -60,6 +60,12 @@ class InvalidatingCache:
         return self._db.get(key)
 
     def write(self, key: str, value: str) -> None:
+        self._put(key, value)
+        # The write is durable from here on; if the cache step fails (cache down) the entry
+        # it left is stale for at most its TTL, and the write is still acknowledged.
+        self._after_put(key, value)
+
+    def _put(self, key: str, value: str) -> None:
         try:
             self._db.put(key, value)
         except TimeoutError:
@@ -67,13 +73,10 @@ class InvalidatingCache:
             # ConnectionError means nothing happened, so the cache is left alone.
             self._leases.invalidate(key)
             raise
-        # The write is durable from here on; if the delete fails (cache down) the entry it
-        # left is stale for at most its TTL, and the write is still acknowledged.
-        if self._leases.invalidate(key):
-            self._after_invalidate(key)
 
-    def _after_invalidate(self, key: str) -> None:
-        """Hook for write-through: what to do once the DB and the cache agree."""
+    def _after_put(self, key: str, value: str) -> None:
+        """Bring the cache in line with the DB: here, delete the entry."""
+        self._leases.invalidate(key)
 
     def read(self, key: str) -> str | None:
         return self._leases.lookup(key, self._load)
@@ -105,8 +108,9 @@ class WriteAround(InvalidatingCache):
 class WriteThrough(InvalidatingCache):
     """Write-through: DB first, then the cache is refreshed from the DB (guarded)."""
 
-    def _after_invalidate(self, key: str) -> None:
-        self._leases.refresh(key, self._load)
+    def _after_put(self, key: str, value: str) -> None:
+        if self._leases.invalidate(key):
+            self._leases.refresh(key, self._load)
 
 
 class ReadThrough(WriteThrough):
