@@ -110,18 +110,36 @@ redis.call('HDEL', KEYS[2], 'p', 'd', 'dv')
 return 1
 """
 
-# KEYS: entry, meta, stream. ARGV: key, value, max_len -> {'ok', version} | {'full'}
-WB_WRITE = _LIB + """
-if tonumber(ARGV[3]) > 0 and redis.call('XLEN', KEYS[3]) >= tonumber(ARGV[3]) then
-  return {'full'}
+# KEYS: entry, meta, stream. ARGV: key, value, max_len, len(key) in code points
+# -> 1 queued | 0 full
+# The hot path of write-behind: kept to a few commands and an integer reply.
+WB_WRITE = """
+if ARGV[3] ~= '0' and redis.call('XLEN', KEYS[3]) >= tonumber(ARGV[3]) then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local n = redis.call('HGET', KEYS[2], 'n')
+local v
+if n then
+  v = string.format('%d', math.max(tonumber(n) + 1, now))
+  redis.call('HSET', KEYS[2], 'n', v, 'd', ARGV[2], 'dv', v)
+  redis.call('HDEL', KEYS[2], 'p')
+else
+  v = string.format('%d', now)
+  redis.call('HSET', KEYS[2], 'e', v, 'n', v, 'd', ARGV[2], 'dv', v)
 end
-local v = next_version(KEYS[2])
-redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'v', ARGV[2], 'x', '')
-redis.call('HSET', KEYS[2], 'd', ARGV[2], 'dv', v)
-redis.call('HDEL', KEYS[2], 'p')
-redis.call('XADD', KEYS[3], '*', 'k', ARGV[1], 'v', ARGV[2], 'n', v)
-return {'ok', v}
+redis.call('XADD', KEYS[3], '*', 'e', v .. ':' .. ARGV[1] .. ARGV[2], 'l', ARGV[4])
+return 1
+"""
+
+# KEYS: stream. ARGV: group, consumer, count, start -> JSON [[id, [field, value, ...]], ...]
+# One bulk reply parsed by json (C) instead of redis-py's per-field RESP parsing: that
+# parsing, not the DB, bounded the flush rate.
+WB_READ = """
+local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3],
+                     'STREAMS', KEYS[1], ARGV[4])
+if not r or not r[1] then return '[]' end
+return cjson.encode(r[1][2])
 """
 
 # KEYS: stream, meta_1..meta_k. ARGV: group, m, id_1..id_m, version_1..version_k
@@ -152,3 +170,4 @@ class Scripts:
         self.end = client.register_script(END)
         self.wb_write = client.register_script(WB_WRITE)
         self.wb_ack = client.register_script(WB_ACK)
+        self.wb_read = client.register_script(WB_READ)

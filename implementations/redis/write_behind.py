@@ -21,6 +21,7 @@ still fail go to the dead-letter stream ``wb:dead`` of their shard (and are coun
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from implementations.redis._base import RedisSubject
@@ -49,6 +50,7 @@ class WriteBehind(RedisSubject):
         self.consumer = f"i{getattr(env, 'instance', 0)}"
         self.dead_lettered = 0
         self._stopping = False
+        self._grouped: set[str] = set()
         if background:
             env.spawn(self._worker)
 
@@ -57,11 +59,10 @@ class WriteBehind(RedisSubject):
         return self.keys.in_shard(shard, "wb")
 
     def write(self, key: str, value: str) -> None:
-        stream = self._stream(self.keys.shard(key))
+        tag = self.keys.tag(self.keys.shard(key))
+        names = [f"{tag}c:{key}", f"{tag}m:{key}", tag + "wb"]
         while True:
-            answer = self.scripts.wb_write(keys=[*self._names(key), stream],
-                                           args=[key, value, self.max_queue])
-            if answer[0] == "ok":
+            if self.scripts.wb_write(keys=names, args=[key, value, self.max_queue, len(key)]):
                 return
             if self.full_policy == "write-through":
                 self._write_synchronously(key, value, "set")
@@ -107,26 +108,26 @@ class WriteBehind(RedisSubject):
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    def _read(self, stream: str, start: str) -> list[tuple[str, dict[str, str] | None]]:
+    def _read(self, stream: str, start: str) -> list[tuple[str, tuple[str, str, int] | None]]:
+        """Up to batch_size entries as (id, (key, value, version)); None for an entry
+        deleted while pending."""
         try:
-            reply = self.redis.xreadgroup(GROUP, self.consumer, {stream: start},
-                                          count=self.batch_size)
+            raw = self.scripts.wb_read(keys=[stream], args=[GROUP, self.consumer,
+                                                            self.batch_size, start])
         except Exception as exc:
             if "NOGROUP" not in str(exc):
                 raise
             self._ensure_group(stream)  # lost with a restart of a non-persistent Redis
             return []
-        if not reply:
-            return []
-        # RESP2 gives [[name, entries]], RESP3 {name: [entries]}
-        entries = reply[0][1] if isinstance(reply, list) else next(iter(reply.values()))[0]
-        return list(entries)
+        return [(entry_id, _unpack(fields)) for entry_id, fields in json.loads(raw)]
 
     def _flush_shard(self, shard: int, *, claim: bool) -> None:
         stream = self._stream(shard)
         if int(self.redis.xlen(stream)) == 0:
             return
-        self._ensure_group(stream)
+        if stream not in self._grouped:
+            self._ensure_group(stream)
+            self._grouped.add(stream)
         if claim:
             self.redis.xautoclaim(stream, GROUP, self.consumer, min_idle_time=0,
                                   start_id="0-0", count=1_000_000, justid=True)
@@ -137,12 +138,12 @@ class WriteBehind(RedisSubject):
                 return
             self._commit(stream, batch)
 
-    def _commit(self, stream: str, batch: list[tuple[str, dict[str, str] | None]]) -> None:
+    def _commit(self, stream: str, batch: list[tuple[str, tuple[str, str, int] | None]]) -> None:
         latest: dict[str, tuple[str, int]] = {}
-        for _, fields in batch:
-            if not fields:
+        for _, entry in batch:
+            if entry is None:
                 continue  # deleted while pending: nothing to write
-            key, value, version = fields["k"], fields["v"], int(fields["n"])
+            key, value, version = entry
             if key not in latest or latest[key][1] < version:
                 latest[key] = (value, version)  # coalescing: one row per key
         items = [(k, v, n) for k, (v, n) in latest.items()]
@@ -173,6 +174,18 @@ class WriteBehind(RedisSubject):
                 self.redis.xadd(stream + ":dead", {"k": key, "v": value, "n": str(version),
                                                    "error": str(exc)[:500]})
                 self.dead_lettered += 1
+
+
+def _unpack(fields: Any) -> tuple[str, str, int] | None:
+    # An entry is e = "VERSION:KEYVALUE" and l = len(KEY): one field to parse, and no
+    # separator that a key or value could contain. cjson turns a deleted entry's
+    # missing fields into an empty object or array.
+    if not fields:
+        return None
+    flat = dict(zip(fields[::2], fields[1::2]))
+    version, _, rest = flat["e"].partition(":")
+    split = int(flat["l"])
+    return rest[:split], rest[split:], int(version)
 
 
 def write_behind(env: Any) -> WriteBehind:

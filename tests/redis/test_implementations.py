@@ -288,3 +288,15 @@ def test_cache_down_write_behind_fails_reads_rather_than_answer_stale(live):
 class _Down:
     def __getattr__(self, name):
         return _raise(ConnectionError("down"))
+
+
+def test_write_behind_stream_entries_carry_any_unicode(live):
+    backend, make_env = live
+    subject = _wb(make_env())
+    awkward = {"k:é": "v\x00nul", "𝄞{tag}": "v:with:colons", "": "", "lone\ud800": "x\udfff",
+               "colon:": ":"}
+    for k, v in awkward.items():
+        subject.write(k, v)
+    subject.flush()
+    assert backend.db.snapshot() == awkward
+    assert {k: subject.read(k) for k in awkward} == awkward

@@ -1,0 +1,280 @@
+"""Write-policy benchmark on real Redis + PostgreSQL and Redis + SQLite.
+
+For write-through, write-behind and write-around (implementations.redis) it measures the
+write latency p50/p99 and throughput of one client, and write-behind's flush rate; and,
+in the same run and on the same servers, the floors they are judged against: one bare
+redis-py SET round trip, one bare upsert commit, and the raw batched upsert rate on one
+connection. It prints the seed POC's comparison (001) beside the measured one.
+
+    python -m conformance.backends.benchmark [--writes N] [--database both|sqlite|postgres]
+                                             [--redis-url URL] [--json PATH]
+
+Exit 0 after printing (a benchmark, not a gate: pass --strict to exit 1 on a missed
+target), 2 when a server is unavailable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any, Callable, TextIO
+
+import attrs
+
+__all__ = ["main", "Figures", "SEED_001"]
+
+# Seed 001 ("POC #62"), its printed output: 20 writes each, Date.now() in ms.
+SEED_001 = {"writes": 20, "write_through_ms": 8.25, "write_behind_ms": 1.60, "speedup": 5.16}
+
+ROUNDS = 10
+
+TARGETS = {
+    "write-behind p50 / SET": 1.3,
+    "write-through p50 / (upsert + SET)": 1.15,
+    "flush rows/s / raw batched rows/s": 0.8,  # a floor, not a ceiling
+}
+
+
+@attrs.frozen
+class Latency:
+    p50_ms: float
+    p99_ms: float
+    per_second: float
+
+    @classmethod
+    def of(cls, samples: list[float], elapsed: float) -> "Latency":
+        ordered = sorted(samples)
+
+        def q(p: float) -> float:
+            return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000.0
+
+        return cls(q(0.50), q(0.99), len(samples) / elapsed)
+
+
+@attrs.frozen
+class Figures:
+    database: str
+    writes: int
+    set_floor: Latency
+    upsert_floor: Latency
+    policies: dict[str, Latency]
+    flush_rows_per_s: float
+    raw_batch_rows_per_s: float
+    batch_size: int
+
+    def ratios(self) -> dict[str, float]:
+        wb, wt = self.policies["write-behind"], self.policies["write-through"]
+        return {
+            "write-behind p50 / SET": wb.p50_ms / self.set_floor.p50_ms,
+            "write-through p50 / (upsert + SET)": wt.p50_ms / (self.upsert_floor.p50_ms
+                                                              + self.set_floor.p50_ms),
+            "flush rows/s / raw batched rows/s": self.flush_rows_per_s / self.raw_batch_rows_per_s,
+        }
+
+    def met(self) -> dict[str, bool]:
+        r = self.ratios()
+        return {name: (r[name] >= bound if "flush" in name else r[name] <= bound)
+                for name, bound in TARGETS.items()}
+
+
+def _bare_upsert(database: str | None, table: str) -> tuple[Callable[[int], Any], Callable[[list], Any], Callable[[], None]]:
+    """One bare upsert commit, and a raw batched upsert on one connection."""
+    sql = (f'INSERT INTO "{table}" (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v')
+    create = f'CREATE TABLE IF NOT EXISTS "{table}" (k BYTEA PRIMARY KEY, v BYTEA NOT NULL, ver BIGINT)'
+    if database is None:
+        raise ValueError("the bare upsert needs the same database file the stores use")
+    if database.startswith("postgres"):
+        import psycopg
+
+        conn = psycopg.connect(database, autocommit=True)
+        conn.execute(create)
+        sql = sql.replace("?", "%s")
+
+        def one(i: int) -> None:
+            conn.execute(sql, (f"f{i}".encode(), b"value"))
+
+        def batch(rows: list) -> None:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.executemany(sql, rows)
+
+        def close() -> None:
+            conn.execute(f'DROP TABLE IF EXISTS "{table}"')
+            conn.close()
+        return one, batch, close
+    import sqlite3
+
+    lite = sqlite3.connect(database.removeprefix("sqlite:///"), isolation_level=None)
+    lite.execute("PRAGMA journal_mode=WAL")
+    lite.execute(create.replace("BYTEA", "BLOB"))
+
+    def one_lite(i: int) -> None:
+        lite.execute(sql, (f"f{i}".encode(), b"value"))
+
+    def batch_lite(rows: list) -> None:
+        lite.execute("BEGIN IMMEDIATE")
+        lite.executemany(sql, rows)
+        lite.execute("COMMIT")
+
+    def close_lite() -> None:
+        lite.execute(f'DROP TABLE IF EXISTS "{table}"')
+        lite.close()
+    return one_lite, batch_lite, close_lite
+
+
+def measure(redis_url: str, database: str | None, label: str, writes: int,
+            batch_size: int = 256) -> Figures:
+    import redis
+
+    import implementations.redis as impl
+    from conformance.backends import open_backend
+    from conformance.backends.live import LiveEnv, WallClock
+
+    tag = f"b{os.getpid()}_{label}"
+    backend = open_backend(redis_url=redis_url, database=database, clock=WallClock(), prefix=tag)
+    bare = redis.Redis.from_url(redis_url)
+    one, batch, close_bare = _bare_upsert(database or _sqlite_path(backend), f"cc_{tag}_bare")
+    try:
+        warm = max(20, writes // 10)
+        for i in range(warm):  # connections, statement plans, script caches
+            bare.set(f"cc:{tag}:warm", "v")
+            one(i)
+        subjects = {
+            "write-through": impl.write_through(LiveEnv(backend)),
+            "write-behind": impl.WriteBehind(LiveEnv(backend), background=False,
+                                             batch_size=batch_size, max_queue=10 * writes),
+            "write-around": impl.write_around(LiveEnv(backend)),
+        }
+        for policy, subject in subjects.items():
+            for i in range(warm):
+                subject.write(f"{policy}:warm{i}", "value")
+        subjects["write-behind"].flush()
+        ops: dict[str, Callable[[int], Any]] = {
+            "SET": lambda i: bare.set(f"cc:{tag}:floor:{i}", "value"),
+            "upsert": one,
+            **{p: (lambda i, p=p, s=s: s.write(f"{p}:{i}", "value")) for p, s in subjects.items()},
+        }
+        # Interleaved rounds: a noisy neighbour slows floors and subjects alike, so the
+        # ratios stay meaningful on a shared machine.
+        samples: dict[str, list[float]] = {name: [] for name in ops}
+        spent: dict[str, float] = {name: 0.0 for name in ops}
+        per_round = max(1, writes // ROUNDS)
+        for r in range(ROUNDS):
+            for name, op in ops.items():
+                started = time.perf_counter()
+                for i in range(r * per_round, (r + 1) * per_round):
+                    t0 = time.perf_counter()
+                    op(i)
+                    samples[name].append(time.perf_counter() - t0)
+                spent[name] += time.perf_counter() - started
+        lat = {name: Latency.of(samples[name], spent[name]) for name in ops}
+        set_floor, upsert_floor = lat.pop("SET"), lat.pop("upsert")
+        policies = lat
+        started = time.perf_counter()
+        subjects["write-behind"].flush()
+        flush_rate = per_round * ROUNDS / (time.perf_counter() - started)
+        rows = [(f"raw{i}".encode(), b"value") for i in range(writes)]
+        started = time.perf_counter()
+        for start in range(0, writes, batch_size):
+            batch(rows[start:start + batch_size])
+        raw_rate = writes / (time.perf_counter() - started)
+        return Figures(label, writes, set_floor, upsert_floor, policies, flush_rate, raw_rate,
+                       batch_size)
+    finally:
+        close_bare()
+        for key in bare.scan_iter(match=f"cc:{tag}:*", count=1000):
+            bare.delete(key)
+        bare.close()
+        backend.close()
+
+
+def _sqlite_path(backend: Any) -> str:
+    return backend.db.connection.execute("PRAGMA database_list").fetchone()[2]
+
+
+def render(figures: list[Figures]) -> str:
+    lines = []
+    for f in figures:
+        lines.append(f"== Redis + {f.database}: {f.writes} sequential writes per row, one client ==")
+        lines.append(f"{'':34}{'p50 ms':>9}{'p99 ms':>9}{'writes/s':>11}")
+        rows = [("floor: bare redis-py SET", f.set_floor),
+                ("floor: bare upsert commit", f.upsert_floor),
+                *((p, lat) for p, lat in f.policies.items())]
+        for name, lat in rows:
+            lines.append(f"{name:34}{lat.p50_ms:9.3f}{lat.p99_ms:9.3f}{lat.per_second:11.0f}")
+        lines.append(f"write-behind flush: {f.flush_rows_per_s:,.0f} rows/s; raw batched upsert "
+                     f"({f.batch_size}/commit, same DB): {f.raw_batch_rows_per_s:,.0f} rows/s")
+        met = f.met()
+        for name, ratio in f.ratios().items():
+            bound = TARGETS[name]
+            sense = ">=" if "flush" in name else "<="
+            lines.append(f"  {name:40} {ratio:6.2f}x  (target {sense} {bound}x: "
+                         f"{'met' if met[name] else 'MISSED'})")
+        wt, wb = f.policies["write-through"], f.policies["write-behind"]
+        lines.append(
+            f"  seed 001 (Node, ioredis + pg, {SEED_001['writes']} writes, ms clock): write-through "
+            f"{SEED_001['write_through_ms']:.2f} ms vs write-behind {SEED_001['write_behind_ms']:.2f} ms"
+            f" per write = {SEED_001['speedup']:.2f}x")
+        lines.append(
+            f"  measured here ({f.writes} writes, p50):                  write-through "
+            f"{wt.p50_ms:.2f} ms vs write-behind {wb.p50_ms:.2f} ms per write = "
+            f"{wt.p50_ms / wb.p50_ms:.2f}x (and this write-behind is durable: a Stream entry "
+            f"in the same atomic step)")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None, *, stream: TextIO = sys.stdout) -> int:
+    parser = argparse.ArgumentParser(prog="cache-conformance bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--writes", type=int, default=2000, help="writes per measured row (default 2000)")
+    parser.add_argument("--database", choices=["both", "sqlite", "postgres"], default="both")
+    parser.add_argument("--postgres-url", default=None, help="default: DATABASE_URL or the local server")
+    parser.add_argument("--redis-url", default=None, help="default: REDIS_URL or a redis-server started here")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--json", dest="json_path", default=None)
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    if args.writes < 10 or args.batch_size < 1:
+        print("error: --writes must be at least 10 and --batch-size at least 1", file=sys.stderr)
+        return 2
+    from conformance.backends import BackendUnavailable, postgres_url
+    from conformance.backends.server import RedisServer, ServerUnavailable
+
+    server = None
+    try:
+        redis_url = args.redis_url or os.environ.get("REDIS_URL")
+        if not redis_url:
+            server = RedisServer().start()
+            redis_url = server.url
+        targets = []
+        if args.database in ("both", "postgres"):
+            targets.append(("PostgreSQL", args.postgres_url or postgres_url()))
+        if args.database in ("both", "sqlite"):
+            targets.append(("SQLite", None))
+        figures = [measure(redis_url, db, label, args.writes, args.batch_size)
+                   for label, db in targets]
+    except (ServerUnavailable, BackendUnavailable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (ConnectionError, TimeoutError) as exc:
+        print(f"error: a server went away during the benchmark: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if server is not None:
+            server.stop()
+    print(render(figures), file=stream)
+    if args.json_path:
+        with open(args.json_path, "w", encoding="utf-8") as out:
+            json.dump([{**attrs.asdict(f), "ratios": f.ratios(), "met": f.met(), "seed_001": SEED_001}
+                       for f in figures], out, indent=2)
+    missed = [name for f in figures for name, ok in f.met().items() if not ok]
+    return 1 if args.strict and missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
