@@ -47,10 +47,13 @@ class InvalidatingCache:
         lease_ttl: TTL of a reader's lease marker.
     """
 
+    # The cache-side protocol; a class attribute so a variant can swap it whole.
+    leases_class: type[LeasedCache] = LeasedCache
+
     def __init__(self, env: Any, *, ttl: float = DEFAULT_TTL, lease_ttl: float = DEFAULT_LEASE_TTL) -> None:
         self._env = env
         self._db = env.db
-        self._leases = LeasedCache(env, ttl=ttl, lease_ttl=lease_ttl)
+        self._leases = self.leases_class(env, ttl=ttl, lease_ttl=lease_ttl)
 
     @property
     def ttl(self) -> float:

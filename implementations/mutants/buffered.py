@@ -84,7 +84,7 @@ def write_behind_stale_requeue(env: Any) -> WriteBehind:
     """Write-behind whose failed flush puts its snapshot back into the buffer with
     `update`, over any newer write of the same key made while the flush was running; the
     newer value is lost and the old one is later persisted. Correct when flushes never
-    overlap a write; breaks linearizable-reads / eventual-persistence when the worker's
+    overlap a write. Breaks linearizable-reads / eventual-persistence when the worker's
     failing flush interleaves with a client's write (scheduler needed)."""
     return _StaleRequeue(env)
 

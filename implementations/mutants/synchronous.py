@@ -99,9 +99,7 @@ class _UnguardedLeases(LeasedCache):
 
 
 class _UnguardedFill(CacheAside):
-    def __init__(self, env: Any) -> None:
-        super().__init__(env)
-        self._leases = _UnguardedLeases(env, ttl=self._leases.ttl, lease_ttl=self._leases.lease_ttl)
+    leases_class = _UnguardedLeases
 
 
 def cache_aside_unguarded_fill(env: Any) -> CacheAside:
@@ -137,9 +135,7 @@ class _FillsForever(LeasedCache):
 
 
 class _NoTtlWriteAround(WriteAround):
-    def __init__(self, env: Any) -> None:
-        super().__init__(env)
-        self._leases = _FillsForever(env, ttl=self._leases.ttl, lease_ttl=self._leases.lease_ttl)
+    leases_class = _FillsForever
 
     def _after_put(self, key: str, value: str) -> None:
         pass  # write-around proper: the cache is not touched (allowed, bounded by the TTL)
@@ -153,9 +149,7 @@ def write_around_fill_without_ttl(env: Any) -> WriteAround:
 
 
 class _NoTtlReadThrough(ReadThrough):
-    def __init__(self, env: Any) -> None:
-        super().__init__(env)
-        self._leases = _FillsForever(env, ttl=self._leases.ttl, lease_ttl=self._leases.lease_ttl)
+    leases_class = _FillsForever
 
 
 def read_through_fill_without_ttl(env: Any) -> ReadThrough:
