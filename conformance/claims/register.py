@@ -54,6 +54,9 @@ class Check:
         faults: the faults injected (names of the fault model); None means every fault of
             the policy.
         supports: the check verdict that agrees with the claim (CONFORMS or VIOLATES).
+        clauses: the clauses the claim is about; None means all of the policy's. A check
+            stops at the first violation, so a violation of another clause leaves the claim's
+            clauses undecided (UNKNOWN), neither for nor against it.
     """
 
     factory: str
@@ -62,14 +65,16 @@ class Check:
     clients: int = 1
     instances: int = 1
     faults: tuple[str, ...] | None = None
+    clauses: tuple[str, ...] | None = None
 
     kind = "check"
 
     def describe(self) -> str:
         faults = "all of the policy's faults" if self.faults is None else (", ".join(self.faults) or "no faults")
+        about = "" if self.clauses is None else f", about {', '.join(self.clauses)}"
         return (
             f"check {self.factory} as {self.policy}: {self.clients} client(s), "
-            f"{self.instances} instance(s), {faults}"
+            f"{self.instances} instance(s), {faults}{about}"
         )
 
 
@@ -215,7 +220,7 @@ def _evidence(raw: Mapping[str, Any], where: str) -> Evidence:
         supports = _field(raw, "supports", where)
         if supports not in CHECK_OUTCOMES:
             raise RegisterError(f"{where}: a check supports one of {CHECK_OUTCOMES}, got {supports!r}")
-        faults = raw.get("faults")
+        faults, clauses = raw.get("faults"), raw.get("clauses")
         item = Check(
             factory=_field(raw, "factory", where),
             policy=_field(raw, "policy", where),
@@ -223,6 +228,7 @@ def _evidence(raw: Mapping[str, Any], where: str) -> Evidence:
             clients=int(raw.get("clients", 1)),
             instances=int(raw.get("instances", 1)),
             faults=None if faults is None else tuple(faults),
+            clauses=None if clauses is None else tuple(clauses),
         )
         if item.clients < 1 or item.instances < 1:
             raise RegisterError(f"{where}: clients and instances must be at least 1")

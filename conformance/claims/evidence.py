@@ -1,0 +1,140 @@
+"""Producing the outcome of a claim's check and benchmark items (proof rows come from
+proofs/, which the report runs).
+
+    outcome, report = run_check_item(claim.evidence[0].item)
+    value = measure(benchmark_item)          # -> Outcome("MEASURED", value)
+
+A check item runs `conformance.run_check` on the seed port, with the policy's fault set cut
+down to the item's faults. Scenarios the harness cannot run here are SKIPPED with the reason
+(a Redis port without `--backend redis`; several clients before the harness offers them),
+never passed.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from typing import Any
+
+import attrs
+
+from conformance.check import CheckReport, run_check
+from conformance.claims.register import Benchmark, Check
+from conformance.claims.verdict import Outcome
+from conformance.run import FAULT_KINDS, Run
+from conformance.target import load_factory
+from model.policies import policy as lookup_policy
+
+__all__ = ["run_check_item", "measure", "BURST_METRIC", "SPEEDUP_METRIC", "POC_WRITES"]
+
+SPEEDUP_METRIC = "write-latency-speedup"
+BURST_METRIC = "db-writes-after-{n}-writes-of-one-key"
+POC_WRITES = 20  # 001's benchmark(): NUM_WRITES = 20
+
+
+def _needs_redis(factory: str) -> bool:
+    return factory.endswith("_redis")
+
+
+def run_check_item(
+    item: Check, *, examples: int = 200, seed: int | None = 0, backend: Any = None
+) -> tuple[Outcome, CheckReport | None]:
+    """Run one check item; the report is None when the item was skipped."""
+    if _needs_redis(item.factory) and backend is None:
+        return Outcome("SKIPPED", detail="a Redis port: needs --backend redis"), None
+    policy = lookup_policy(item.policy)
+    if item.faults is not None:
+        if not any(kind in FAULT_KINDS for kind in item.faults):
+            # The machine draws its fault rule from the store faults; with none it cannot be
+            # built (sampled_from of nothing). Skipped until the harness allows it.
+            reason = "a scenario without store faults: not supported by this harness yet"
+            return Outcome("SKIPPED", detail=reason), None
+        policy = attrs.evolve(policy, faults=tuple(item.faults))
+    options: dict[str, Any] = {"examples": examples, "seed": seed, "backend": backend}
+    accepted = inspect.signature(run_check).parameters
+    for name in ("clients", "instances"):
+        wanted = getattr(item, name)
+        if wanted == 1:
+            continue
+        if name not in accepted:
+            return Outcome("SKIPPED", detail=f"{name}={wanted}: this harness runs {name}=1 only"), None
+        options[name] = wanted
+    report = run_check(item.factory, policy, **options)
+    clause = report.clause
+    if report.verdict.status == "VIOLATES" and item.clauses is not None and clause not in item.clauses:
+        return Outcome("UNKNOWN", detail=f"stopped at another clause first: {clause}"), report
+    return Outcome(report.verdict.status, detail=clause or report.verdict.reason or ""), report
+
+
+class _CountingDB:
+    """env.db, counting the rows the subject writes (a batch counts each of its rows)."""
+
+    def __init__(self, db: Any, counter: list[int]) -> None:
+        self._db = db
+        self._counter = counter
+
+    def put(self, key: str, value: str, version: int | None = None) -> None:
+        self._db.put(key, value, version)
+        self._counter[0] += 1
+
+    def put_many(self, items: Any) -> None:
+        items = list(items)
+        self._db.put_many(items)
+        self._counter[0] += len(items)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._db, name)
+
+
+class _CountingEnv:
+    def __init__(self, env: Any, counter: list[int]) -> None:
+        self._env = env
+        self.db = _CountingDB(env.db, counter)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._env, name)
+
+
+def _db_writes_after_burst(factory: str, writes: int, backend: Any) -> float:
+    """Write one key `writes` times, let the subject persist (flush, or its workers with
+    the clock moved well past every seed interval), and count the DB rows written."""
+    build, _ = load_factory(factory)
+    counter = [0]
+    run = Run(lambda env: build(_CountingEnv(env, counter)), "write-behind", backend=backend)
+    try:
+        for _ in range(writes):
+            run.write("k0", run.fresh_value())
+        run.advance(60.0)
+        run.finish()
+    finally:
+        run.close()
+    return float(counter[0])
+
+
+def _write_latency_speedup(subjects: tuple[str, ...], backend: Any) -> float:
+    """Mean wall time of a write of subjects[0] over that of subjects[1], POC_WRITES
+    writes each on distinct keys, as 001's benchmark() does."""
+    means = []
+    for factory in subjects:
+        run = Run(factory, "write-behind", backend=backend, keys=tuple(f"user-{i}" for i in range(POC_WRITES)))
+        try:
+            started = time.perf_counter()
+            for i in range(POC_WRITES):
+                run.write(f"user-{i}", run.fresh_value())
+            means.append((time.perf_counter() - started) / POC_WRITES)
+        finally:
+            run.close()
+    return means[0] / means[1]
+
+
+def measure(item: Benchmark, *, backend: Any = None) -> Outcome:
+    """The figure of one benchmark item, or SKIPPED with the reason."""
+    if any(_needs_redis(s) for s in item.subjects) and backend is None:
+        return Outcome("SKIPPED", detail="measured on real Redis: needs --backend redis")
+    if item.metric == SPEEDUP_METRIC:
+        return Outcome("MEASURED", _write_latency_speedup(item.subjects, backend))
+    prefix, _, rest = item.metric.partition("db-writes-after-")
+    count = rest.removesuffix("-writes-of-one-key")
+    if not prefix and count.isdigit():
+        return Outcome("MEASURED", _db_writes_after_burst(item.subjects[0], int(count), backend))
+    return Outcome("UNKNOWN", detail=f"no measurement is defined for metric {item.metric!r}")
