@@ -25,12 +25,13 @@ import attrs
 from conformance.backends.client import Interceptor, connect_redis
 from conformance.backends.redis_store import Clock, RedisCache, RedisKeyspace, RedisQueue
 from conformance.backends.server import RedisCluster, RedisServer, ServerUnavailable
-from conformance.backends.sql_store import SqlDB, open_postgres, open_sqlite
+from conformance.backends.sql_store import SqlDB, open_postgres, open_sqlite, redact_url
 from conformance.errors import UsageError
 
 __all__ = [
     "Backend",
     "BackendUnavailable",
+    "backend_for",
     "open_backend",
     "open_database",
     "postgres_url",
@@ -108,6 +109,29 @@ class Backend:
             raise errors[0]
 
 
+def backend_for(kind: str, *, redis_url: str | None = None, database: str | None = None,
+                prefix: str | None = None, persistence: str = "none") -> Any:
+    """The backend object ``run_check(..., backend=...)`` opens once per example
+    (:class:`conformance.backends.harness.RedisBackend`). Servers are checked now, so a
+    missing one is one line before any example runs.
+
+    Raises:
+        BackendUnavailable: unknown kind, missing package, unreachable server, bad URL.
+    """
+    if kind != "redis":
+        raise BackendUnavailable(f"unknown backend {kind!r}: expected 'redis'")
+    from conformance.backends.harness import RedisBackend
+
+    backend = RedisBackend(redis_url=redis_url, database=database, prefix=prefix,
+                           persistence=persistence)
+    try:
+        backend.probe()
+    except BaseException:
+        backend.close()
+        raise
+    return backend
+
+
 def open_database(database: str | None, *, table_prefix: str) -> SqlDB:
     """``None`` or ``sqlite``: SQLite in a temporary directory; ``sqlite:///PATH`` or a
     ``.db``/``.sqlite3`` path: that file; ``postgresql://...``: PostgreSQL."""
@@ -171,7 +195,7 @@ def open_backend(kind: str = "redis", *, redis_url: str | None = None,
         try:
             client = connect_redis(url)
         except (ConnectionError, TimeoutError) as exc:
-            raise BackendUnavailable(f"Redis at {_redact(url)} is unreachable ({exc})") from None
+            raise BackendUnavailable(f"Redis at {redact_url(url)} is unreachable ({exc})") from None
         return Backend(RedisCache(client, clock, keys), db, url, keys, server, interceptor)
     except ServerUnavailable as exc:
         db.close()
@@ -181,9 +205,3 @@ def open_backend(kind: str = "redis", *, redis_url: str | None = None,
         if server is not None:
             server.stop()
         raise
-
-
-def _redact(url: str) -> str:
-    import re
-
-    return re.sub(r"//([^:/@]*):[^@]*@", r"//\1:***@", url)

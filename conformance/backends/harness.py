@@ -8,6 +8,7 @@ other's data and two checks can share a server.
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import secrets
 from typing import Any, Callable
@@ -55,8 +56,21 @@ class RedisBackend:
                 self.server = RedisServer(persistence=self.persistence).start()  # type: ignore[arg-type]
             except ServerUnavailable as exc:
                 raise BackendUnavailable(str(exc)) from None
+            # A caller that never closes us (a CLI run that exits early) still stops it.
+            atexit.register(self.close)
             self.redis_url = self.server.url
         return self.redis_url
+
+    def probe(self) -> None:
+        """Open and close one example's stores: an unreachable Redis or DB, or a bad
+        --database, raises BackendUnavailable now rather than inside the first example."""
+
+        class _Zero:
+            def now(self) -> float:
+                return 0.0
+
+        *_, close = self.open(_Zero())
+        close()
 
     def open(self, clock: Any) -> tuple[Any, Any, Any, dict[str, Any], Callable[[], None]]:
         """(raw cache, raw DB, durable-queue factory, env extras, close) of one example."""

@@ -24,7 +24,7 @@ import attrs
 
 from conformance.errors import StoreTimeout, StoreUnavailable
 
-__all__ = ["SqlDB", "open_sqlite", "open_postgres", "check_table_prefix"]
+__all__ = ["SqlDB", "open_sqlite", "open_postgres", "check_table_prefix", "redact_url"]
 
 _TABLE_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,40}")
 
@@ -236,8 +236,9 @@ def open_postgres(url: str, *, table_prefix: str = "cc", connect_timeout: int = 
     try:
         return SqlDB(POSTGRES, connect, check_table_prefix(table_prefix) + "_kv")
     except psycopg.Error as exc:
-        raise StoreUnavailable(f"postgres at {_redact(url)}: {_one_line(exc)}") from exc
+        raise StoreUnavailable(f"postgres at {redact_url(url)}: {_one_line(exc)}") from exc
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
+    """The URL with its password replaced by ***, for messages."""
     return re.sub(r"//([^:/@]*):[^@]*@", r"//\1:***@", url)

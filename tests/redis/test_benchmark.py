@@ -1,0 +1,41 @@
+"""The benchmark runs end to end on the real servers and reports what it promises."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from conformance.backends import benchmark
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
+
+def test_benchmark_reports_floors_policies_ratios_and_the_seed(redis_url, pg_url, tmp_path):
+    out = io.StringIO()
+    path = tmp_path / "bench.json"
+    code = benchmark.main(["--writes", "60", "--redis-url", redis_url, "--postgres-url", pg_url,
+                           "--json", str(path)], stream=out)
+    text = out.getvalue()
+    assert code == 0, text
+    for needle in ("Redis + PostgreSQL", "Redis + SQLite", "bare redis-py SET", "bare upsert commit",
+                   "write-through", "write-behind", "write-around", "rows/s",
+                   "8.25 ms vs write-behind 1.60 ms per write = 5.16x"):
+        assert needle in text
+    figures = json.loads(path.read_text())
+    assert [f["database"] for f in figures] == ["PostgreSQL", "SQLite"]
+    for f in figures:
+        assert f["set_floor"]["p50_ms"] > 0 and f["raw_batch_rows_per_s"] > 0
+        assert set(f["ratios"]) == set(benchmark.TARGETS)
+        assert f["policies"]["write-behind"]["p99_ms"] >= f["policies"]["write-behind"]["p50_ms"]
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--writes", "3"], "at least 10"),
+    (["--redis-url", "redis://127.0.0.1:1/0", "--database", "sqlite"], "unreachable"),
+])
+def test_benchmark_bad_input_is_one_line_exit_2(argv, needle, capsys):
+    assert benchmark.main(argv, stream=io.StringIO()) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
