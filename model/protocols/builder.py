@@ -24,6 +24,7 @@ from model.protocols.expr import (
     and_,
     const,
     eq,
+    is_boolean,
     ite,
     lt,
     ne,
@@ -54,6 +55,7 @@ __all__ = [
     "build",
     "make_scenario",
     "db_had",
+    "flag",
 ]
 
 #: Branch target: the operation returns normally (a write is acknowledged).
@@ -117,9 +119,14 @@ def make_scenario(
     return Scenario(tuple(clients), faults, cache_initial)
 
 
+def flag(name: str) -> Expr:
+    """A 0/1 variable used as a truth value (the language keeps integers and truths apart)."""
+    return eq(var(name), 1)
+
+
 def db_had(x: Expr, scenario: Scenario) -> Expr:
     """Whether the DB has held value ``x`` at some point (a history variable per value)."""
-    return or_(*(and_(eq(x, c), var(f"h_db_had{c}")) for c in range(INITIAL, scenario.value_count)))
+    return or_(*(and_(eq(x, c), flag(f"h_db_had{c}")) for c in range(INITIAL, scenario.value_count)))
 
 
 @attrs.define
@@ -158,10 +165,10 @@ class OpContext:
     def db_store(self, x: Expr) -> Assignments:
         """The DB now holds ``x``; record it in the history."""
         had = tuple(
-            (f"h_db_had{c}", or_(var(f"h_db_had{c}"), eq(x, c)))
+            (f"h_db_had{c}", or_(flag(f"h_db_had{c}"), eq(x, c)))
             for c in range(INITIAL, self.scenario.value_count)
         )
-        regressed = ("h_db_regressed", or_(var("h_db_regressed"), lt(x, var("db"))))
+        regressed = ("h_db_regressed", or_(flag("h_db_regressed"), lt(x, var("db"))))
         return (regressed, *had, ("db", x))
 
     # The durable queue is a fixed array of slots q0..qn-1, oldest first, ABSENT-padded.
@@ -171,7 +178,9 @@ class OpContext:
     def queue_push(self, x: Expr) -> Assignments:
         n = self.queue_size
         out = []
-        for i in range(n):
+        # Highest slot first: assignments are sequential, and slot i must see slot i-1's
+        # value from before the push.
+        for i in reversed(range(n)):
             prev_full = TRUE if i == 0 else ne(var(f"q{i - 1}"), ABSENT)
             out.append(
                 (f"q{i}", ite(and_(eq(var(f"q{i}"), ABSENT), prev_full), x, var(f"q{i}")))
@@ -188,7 +197,10 @@ class OpContext:
 def _sequential(assignments: Sequence[tuple[str, Expr]]) -> dict[str, Expr]:
     current: dict[str, Expr] = {}
     for name, e in assignments:
-        current[name] = substitute(const(e) if isinstance(e, int) else e, current)
+        value = substitute(const(e) if isinstance(e, int) else e, current)
+        # Variables hold integers: a truth value is stored as 0/1, so that a later
+        # assignment reading it (through substitution) still sees an integer.
+        current[name] = ite(value, 1, 0) if is_boolean(value) else value
     return current
 
 
@@ -197,12 +209,12 @@ def _completion(ctx: OpContext, branch: Branch) -> Assignments:
     lastw = f"h_lastw_{ctx.client}"
     if ctx.op.kind == "write":
         v = ctx.value
-        early = ("h_ack_early", or_(var("h_ack_early"), not_(db_had(v, ctx.scenario))))
+        early = ("h_ack_early", or_(flag("h_ack_early"), not_(db_had(v, ctx.scenario))))
         return (early, ("h_acked", v), ("h_settled", const(0)), (lastw, v))
     if ctx.op.kind == "read":
         assert branch.result is not None, f"read step of {ctx.client} ends without a result"
         bad = and_(ne(var(lastw), ABSENT), ne(branch.result, var(lastw)))
-        return (("h_ryw_bad", or_(var("h_ryw_bad"), bad)),)
+        return (("h_ryw_bad", or_(flag("h_ryw_bad"), bad)),)
     if ctx.op.kind == "flush":
         return (("h_settled", const(1)),)
     return ()
