@@ -96,3 +96,25 @@ def test_the_suite_finds_the_seeds_mistake_and_passes_a_correct_subject(
 def test_what_the_seeds_get_right_single_client(port: str, policy: str, faults: tuple[str, ...]) -> None:
     report = run_check(f"implementations.seeds.{port}", _policy(policy, faults), examples=EXAMPLES)
     assert report.verdict.status == "CONFORMS", report.render()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("port", "policy", "correct"),
+    [
+        # 001: "guaranteed fresh due to write-through": two clients, DB then SETEX, no order.
+        ("poc62:write_through", "write-through", "implementations.memory:write_through"),
+        # 002: "Invalidate cache to prevent stale reads": the stale fill, checked as the
+        # cache-aside the seed says it is.
+        ("tradeoffs:write_around", "cache-aside", "implementations.memory:cache_aside"),
+    ],
+)
+def test_two_clients_break_what_one_client_cannot(port: str, policy: str, correct: str) -> None:
+    scenario = _policy(policy, ("evict",))
+    found = run_check(f"implementations.seeds.{port}", scenario, examples=EXAMPLES, clients=2)
+    assert found.verdict.status == "VIOLATES", found.render()
+    assert found.clause == "linearizable-reads", found.render()
+    single = run_check(f"implementations.seeds.{port}", scenario, examples=EXAMPLES)
+    assert single.verdict.status == "CONFORMS", single.render()
+    baseline = run_check(correct, scenario, examples=EXAMPLES, clients=2)
+    assert baseline.verdict.status == "CONFORMS", baseline.render()
