@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import attrs
 
-from conformance.backends.client import Interceptor, connect_redis
+from conformance.backends.client import Interceptor, _direct, connect_redis
 from conformance.backends.redis_store import Clock, RedisCache, RedisKeyspace, RedisQueue
 from conformance.backends.server import RedisCluster, RedisServer, ServerUnavailable
 from conformance.backends.sql_store import SqlDB, open_postgres, open_sqlite, redact_url
@@ -71,6 +71,7 @@ class Backend:
     keys: RedisKeyspace
     server: RedisServer | None  # the redis-server this run started (None with --redis-url)
     interceptor: Interceptor | None = None
+    shared_subject_client: Any = None  # reused across examples (a Cluster client is costly)
     _closers: list[Callable[[], None]] = attrs.field(factory=list)
     _queues: dict[str, RedisQueue] = attrs.field(factory=dict, init=False)
     _subject_client: Any = attrs.field(default=None, init=False)
@@ -84,6 +85,9 @@ class Backend:
     @property
     def redis(self) -> Any:
         """env.redis: a separate client for the subject, through the harness's interceptor."""
+        if self._subject_client is None and self.shared_subject_client is not None:
+            self._subject_client = self.shared_subject_client
+            self._subject_client._cc_interceptor = self.interceptor or _direct
         if self._subject_client is None:
             self._subject_client = connect_redis(self.redis_url, interceptor=self.interceptor)
             self._closers.append(self._subject_client.close)
@@ -158,7 +162,8 @@ def open_database(database: str | None, *, table_prefix: str) -> SqlDB:
 
 def open_backend(kind: str = "redis", *, redis_url: str | None = None,
                  database: str | None = None, clock: Clock, prefix: str | None = None,
-                 persistence: str = "none", interceptor: Interceptor | None = None) -> Backend:
+                 persistence: str = "none", interceptor: Interceptor | None = None,
+                 clients: tuple[Any, Any] | None = None) -> Backend:
     """Open the raw stores of one run.
 
     Args:
@@ -169,6 +174,8 @@ def open_backend(kind: str = "redis", *, redis_url: str | None = None,
         clock: the harness's clock; cache TTLs are virtual seconds of it.
         prefix: keeps this run's keys and table apart from any other run's (random if None).
         interceptor: wraps every command of ``env.redis`` (scheduler steps, faults).
+        clients: (raw client, subject client) made by ``connect_redis`` to reuse; the
+            caller keeps them open and closes them.
 
     Raises:
         BackendUnavailable: a missing package or an unreachable server, in one line.
@@ -192,6 +199,9 @@ def open_backend(kind: str = "redis", *, redis_url: str | None = None,
         if not url:
             server = RedisServer(persistence=persistence).start()  # type: ignore[arg-type]
             url = server.url
+        if clients is not None:
+            return Backend(RedisCache(clients[0], clock, keys, owns_client=False), db, url, keys,
+                           server, interceptor, shared_subject_client=clients[1])
         try:
             client = connect_redis(url)
         except (ConnectionError, TimeoutError) as exc:

@@ -14,7 +14,9 @@ import secrets
 from typing import Any, Callable
 
 from conformance.backends import Backend, BackendUnavailable, open_backend
+from conformance.backends.client import connect_redis
 from conformance.backends.server import RedisServer, ServerUnavailable
+from conformance.backends.sql_store import redact_url
 from conformance.errors import StoreUnavailable
 
 __all__ = ["RedisBackend"]
@@ -49,6 +51,7 @@ class RedisBackend:
         self.server: RedisServer | None = None
         self.redis_url = redis_url or os.environ.get("REDIS_URL")
         self.current: Backend | None = None
+        self._clients: tuple[Any, Any] | None = None
 
     def _url(self) -> str:
         if self.redis_url is None:
@@ -74,8 +77,16 @@ class RedisBackend:
 
     def open(self, clock: Any) -> tuple[Any, Any, Any, dict[str, Any], Callable[[], None]]:
         """(raw cache, raw DB, durable-queue factory, env extras, close) of one example."""
-        backend = open_backend("redis", redis_url=self._url(), database=self.database,
-                               clock=clock, prefix=f"{self.prefix}_{next(self._counter)}")
+        url = self._url()
+        if self._clients is None:
+            # Two clients for the whole check (harness side, subject side): connecting a
+            # Cluster client costs a topology discovery, too much for every example.
+            try:
+                self._clients = (connect_redis(url), connect_redis(url))
+            except (ConnectionError, TimeoutError) as exc:
+                raise BackendUnavailable(f"Redis at {redact_url(url)} is unreachable ({exc})") from None
+        backend = open_backend("redis", redis_url=url, database=self.database, clock=clock,
+                               prefix=f"{self.prefix}_{next(self._counter)}", clients=self._clients)
         self.current = backend
         return backend.cache, backend.db, backend.durable_queue, backend.extras, backend.close
 
@@ -96,6 +107,10 @@ class RedisBackend:
         self.current.redis._cc_interceptor = interceptor
 
     def close(self) -> None:
+        if self._clients is not None:
+            for client in self._clients:
+                client.close()
+            self._clients = None
         if self.server is not None:
             self.server.stop()
             self.server = None

@@ -134,6 +134,7 @@ class RedisCache:
     client: Any
     clock: Clock
     keys: RedisKeyspace
+    owns_client: bool = True  # False: a client shared across examples, closed by its owner
     _scripts: dict[str, Any] = attrs.field(factory=dict, init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -184,7 +185,8 @@ class RedisCache:
             _delete_all(self.client, self.client.scan_iter(match=self.keys.prefix + "*",
                                                            count=1000))
         finally:
-            self.client.close()
+            if self.owns_client:
+                self.client.close()
 
 
 def _delete_all(client: Any, names: Iterable[str]) -> None:
