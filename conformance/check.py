@@ -111,7 +111,8 @@ class NonConformance(AssertionError):
 def run_check(target: Any, policy: str | Policy, *, examples: int = DEFAULT_EXAMPLES,
               steps: int = DEFAULT_STEPS, seed: int | None = 0, op_timeout: float = 2.0,
               staleness: float | None = None, backend: Any = None,
-              keys: tuple[str, ...] = DEFAULT_KEYS) -> CheckReport:
+              keys: tuple[str, ...] = DEFAULT_KEYS, clients: int = 1, instances: int = 1,
+              schedule: str = "hypothesis") -> CheckReport:
     """Check `target` (a factory or 'module:factory') against `policy`; never raises for a
     non-conforming subject: the report says VIOLATES or UNKNOWN.
 
@@ -121,18 +122,23 @@ def run_check(target: Any, policy: str | Policy, *, examples: int = DEFAULT_EXAM
     """
     if examples < 1 or steps < 1:
         raise UsageError(f"examples and steps must be at least 1 (got {examples}, {steps})")
+    if clients < 1 or instances < 1 or clients > 16 or instances > 16:
+        raise UsageError(f"clients and instances must be between 1 and 16 (got {clients}, {instances})")
+    if schedule not in ("hypothesis", "pct"):
+        raise UsageError(f"unknown schedule strategy {schedule!r}; known: hypothesis, pct")
     pol = policy if isinstance(policy, Policy) else _policy(policy)
     factory, label = load_factory(target)
     started = time.perf_counter()
 
     def make_run() -> Run:
-        run = Run(factory, pol, keys=keys, op_timeout=op_timeout, staleness=staleness, backend=backend)
+        run = Run(factory, pol, keys=keys, op_timeout=op_timeout, staleness=staleness, backend=backend,
+                  instances=instances)
         run.label = label
         return run
 
     make_run().close()  # a probe: a factory that cannot build a subject is a usage error
     tracker = Tracker()
-    machine = machine_for(make_run, pol.faults, keys, tracker)
+    machine = machine_for(make_run, pol.faults, keys, tracker, clients, instances, schedule)
 
     def factory_fn() -> Any:
         return machine()

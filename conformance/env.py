@@ -16,8 +16,10 @@ from typing import Any
 
 from conformance.errors import Crashed, HarnessSignal
 from conformance.faults import FaultState, FaultyCache, FaultyDB, FaultyQueues
+from conformance.scheduler import Blocked, SchedLock, Scheduler, Task, current_task
+from conformance.scheduler import _local as sched_local
 
-__all__ = ["VirtualClock", "Hung", "Workers", "Instance", "Environment", "OpRunner"]
+__all__ = ["VirtualClock", "Hung", "Workers", "Instance", "Environment", "OpRunner", "Task"]
 
 _local = threading.local()
 
@@ -50,46 +52,44 @@ class VirtualClock:
             self.on_advance(self._now)
 
     def sleep(self, seconds: float) -> None:
-        task = getattr(_local, "task", None)
-        if task is not None and self.workers is not None:
+        task = current_task()
+        if task is not None and task.kind == "worker" and self.workers is not None:
             self.workers.sleep(task, max(0.0, float(seconds)))
-        else:
+            return
+        if task is not None and self.workers is not None and self.workers.scheduler.active:
+            # A client sleeping inside a batch: the clock moves, and others may run meanwhile.
             self.advance(max(0.0, float(seconds)))
-
-
-class _Task:
-    __slots__ = ("name", "instance", "wake_at", "go", "yielded", "done", "error", "thread")
-
-    def __init__(self, name: str, instance: "Instance"):
-        self.name = name
-        self.instance = instance
-        self.wake_at: float = 0.0
-        self.go = threading.Event()
-        self.yielded = threading.Event()
-        self.done = False
-        self.error: BaseException | None = None
-        self.thread: threading.Thread | None = None
+            task.pause()
+            return
+        self.advance(max(0.0, float(seconds)))
 
 
 class Workers:
-    """Background workers (env.spawn): real daemon threads that take turns with the harness."""
+    """Background workers (env.spawn): real daemon threads that take turns with the harness.
 
-    def __init__(self, clock: VirtualClock, timeout: float):
+    Sequentially, a worker runs only in `run_due`, from one `env.clock.sleep` to the next.
+    In a concurrent batch, the scheduler also stops it at every store call."""
+
+    def __init__(self, clock: VirtualClock, scheduler: Scheduler):
         self.clock = clock
-        self.timeout = timeout
-        self.tasks: list[_Task] = []
+        self.scheduler = scheduler
+        self.tasks: list[Task] = []
         self.errors: list[tuple[str, BaseException]] = []
 
-    def spawn(self, fn: Callable[[], Any], instance: "Instance") -> _Task:
-        task = _Task(f"worker-{len(self.tasks)}@{instance.id}", instance)
+    @property
+    def timeout(self) -> float:
+        return self.scheduler.timeout
+
+    def spawn(self, fn: Callable[[], Any], instance: "Instance") -> Task:
+        task = Task(f"worker{len(self.tasks)}@{instance.id}", instance, "worker")
         task.wake_at = self.clock.now()
 
         def body() -> None:
-            _local.task = task
+            sched_local.task = task
             _local.instance = instance
-            task.go.wait()
-            task.go.clear()
             try:
+                task.go.wait()
+                task.go.clear()
                 if instance.crashed:
                     raise Crashed()
                 fn()
@@ -109,19 +109,15 @@ class Workers:
         task.thread.start()
         return task
 
-    def sleep(self, task: _Task, seconds: float) -> None:
+    def sleep(self, task: Task, seconds: float) -> None:
         task.wake_at = self.clock.now() + seconds
-        task.yielded.set()
-        task.go.wait()
-        task.go.clear()
-        if task.instance.crashed:
-            raise Crashed()
+        task.pause()
 
-    def _turn(self, task: _Task) -> None:
-        task.yielded.clear()
-        task.go.set()
-        if not task.yielded.wait(self.timeout):
-            raise Hung(f"background worker {task.name} did not sleep or return within {self.timeout:g} s")
+    def _turn(self, task: Task) -> None:
+        try:
+            self.scheduler.turn(task)
+        except Blocked as e:
+            raise Hung(str(e)) from None
 
     def run_due(self) -> None:
         """Run every worker whose wake-up time has come, one at a time, until none is due."""
@@ -135,10 +131,6 @@ class Workers:
                 err, task.error = task.error, None
                 raise err
         raise Hung("background workers keep waking up without the clock moving (sleep(0) loop?)")
-
-    def next_wake(self) -> float | None:
-        pending = [t.wake_at for t in self.tasks if not t.done]
-        return min(pending) if pending else None
 
     def kill(self, instance: "Instance") -> None:
         """Unwind every worker of a crashed instance (they raise Crashed where they wait)."""
@@ -176,8 +168,8 @@ class _InstanceEnv:
     def spawn(self, fn: Callable[[], Any]) -> Any:
         return self._environment.workers.spawn(fn, self._instance)
 
-    def lock(self) -> threading.RLock:
-        return threading.RLock()
+    def lock(self) -> SchedLock:
+        return SchedLock(self._environment.scheduler)
 
     def __repr__(self) -> str:
         return f"<env instance={self.instance} backend={self._environment.backend_name}>"
@@ -192,16 +184,26 @@ class Environment:
         self.clock = clock
         self.faults = FaultState()
         self.steps = 0
-        self.workers = Workers(clock, op_timeout)
+        self.scheduler = Scheduler(op_timeout)
+        self.workers = Workers(clock, self.scheduler)
         clock.workers = self.workers
         self.cache = FaultyCache(raw_cache, self.faults, self._step)
         self.db = FaultyDB(raw_db, self.faults, self._step)
         self.queues = FaultyQueues(raw_queues, self.faults, self._step)
         self.extras = dict(extras or {})
         self.backend_name = backend_name
+        # Store steps of managed tasks, (scheduler tick, task, store, call, key): the ticks
+        # of the timeline.
+        self.trace: list[tuple[int, str, str, str, str | None]] = []
 
     def _step(self, store: str, name: str, key: str | None) -> None:
         self.steps += 1
+        task = current_task()
+        if task is not None:
+            if self.scheduler.active:
+                # A scheduling point: the store call happens when this task gets its turn.
+                task.pause()
+            self.trace.append((self.scheduler.tick, task.name, store, name, key))
         inst = getattr(_local, "instance", None)
         if inst is not None and inst.crashed:
             raise Crashed()

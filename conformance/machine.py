@@ -35,12 +35,25 @@ class Tracker:
 
 
 def machine_for(make_run: Callable[[], Run], policy_faults: tuple[str, ...], keys: tuple[str, ...],
-                tracker: Tracker) -> type[RuleBasedStateMachine]:
-    """A state machine class whose every instance drives a fresh `make_run()`."""
+                tracker: Tracker, clients: int = 1, instances: int = 1,
+                schedule: str = "hypothesis") -> type[RuleBasedStateMachine]:
+    """A state machine class whose every instance drives a fresh `make_run()`.
+
+    With `clients` > 1 or `instances` > 1 it also runs concurrent batches, interleaved by
+    the scheduler with choices drawn by Hypothesis (`schedule="hypothesis"`, they shrink
+    with the example) or by PCT priorities from a drawn seed (`schedule="pct"`)."""
     # A "-down" fault in the policy's model brings its "-up" (healing) with it.
     faults = tuple(k for k in FAULT_KINDS if k in policy_faults or k.replace("-up", "-down") in policy_faults)
     has_crash = "crash" in policy_faults
     keys_st = st.sampled_from(keys)
+    n_clients = max(clients, instances)
+    client_st = st.sampled_from([f"c{i}" for i in range(max(1, instances))])
+    # Contention needs shared keys: batches use at most two of them.
+    op_st = st.tuples(
+        st.integers(0, n_clients - 1).map(lambda i: f"c{i}"),
+        st.sampled_from(("write", "write", "read", "flush")),
+        st.sampled_from((keys[0], keys[0], keys[-1])),
+    )
 
     class PolicyMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -58,13 +71,33 @@ def machine_for(make_run: Callable[[], Run], policy_faults: tuple[str, ...], key
                     tracker.first_failure = self.run
                 raise
 
-        @rule(key=keys_st)
-        def write(self, key: str) -> None:
-            self._step(lambda: self.run.write(key, self.run.fresh_value()))
+        @rule(key=keys_st, client=client_st)
+        def write(self, key: str, client: str) -> None:
+            self._step(lambda: self.run.write(key, self.run.fresh_value(), client))
 
-        @rule(key=keys_st)
-        def read(self, key: str) -> None:
-            self._step(lambda: self.run.read(key))
+        @rule(key=keys_st, client=client_st)
+        def read(self, key: str, client: str) -> None:
+            self._step(lambda: self.run.read(key, client))
+
+        if n_clients > 1:
+            @rule(ops=st.lists(op_st, min_size=2, max_size=2 * n_clients), data=st.data())
+            def concurrent(self, ops: list[tuple[str, str, str]], data: st.DataObject) -> None:
+                batch = [(c, kind, None if kind == "flush" else key, self.run.fresh_value() if kind == "write" else None)
+                         for c, kind, key in ops]
+                if schedule == "pct":
+                    from conformance.scheduler import PCTChooser
+
+                    chooser: Any = PCTChooser(data.draw(st.integers(0, 2**32 - 1), label="pct seed"))
+                else:
+                    def chooser(options: Any, last: Any) -> str:
+                        # The last task first: shrinking towards index 0 removes preemptions.
+                        ordered = sorted(options, key=lambda o: (last is None or o != last.name, o == "!crash"))
+                        return data.draw(st.sampled_from(ordered), label="schedule")
+                self._step(lambda: self.run.concurrent(batch, chooser=chooser, allow_crash=has_crash))
+                # Read back what the batch touched: a race that left the cache and the DB
+                # apart shows at once, not only if a later rule happens to read the key.
+                for key in sorted({o[2] for o in batch if o[2] is not None}):
+                    self._step(lambda key=key: self.run.read(key))
 
         @precondition(lambda self: callable(getattr(self.run.subject, "flush", None)))
         @rule()

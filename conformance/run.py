@@ -93,6 +93,8 @@ class Run:
         staleness: the bounded-staleness bound; default the subject's `fill_ttl`, else 300 s.
         backend: an object with `open(clock)` (conformance.backends), default in-memory.
         initial: DB (and cache) contents before the subject is built.
+        instances: application instances (factory calls) sharing the cache and the DB;
+            client `cN` talks to instance N mod instances.
 
     Raises:
         SubjectBuildError: the factory raised or returned something without write/read.
@@ -101,7 +103,7 @@ class Run:
 
     def __init__(self, target: Any, policy: str | Policy, *, keys: tuple[str, ...] = DEFAULT_KEYS,
                  op_timeout: float = 2.0, staleness: float | None = None, backend: Any = None,
-                 initial: dict[str, str] | None = None):
+                 initial: dict[str, str] | None = None, instances: int = 1):
         self.factory, self.label = load_factory(target)
         self.policy = policy if isinstance(policy, Policy) else lookup_policy(policy)
         self.keys = tuple(keys)
@@ -123,15 +125,33 @@ class Run:
         for k, v in self.initial.items():
             raw_db.put(k, v)
         self.clock.on_advance = lambda now: self._feed(Tick(now))
-        self.instance = self.env.instance(0)
-        self.subject = self._build(self.instance, first=True)
-        durable = getattr(self.subject, "durable", False) is True
+        if instances < 1:
+            raise UsageError(f"instances must be at least 1, got {instances}")
+        self.instances: list[Instance] = []
+        self.subjects: list[Any] = []
+        for i in range(instances):
+            inst = self.env.instance(i)
+            self.instances.append(inst)
+            self.subjects.append(self._build(inst, first=True))
+        durable = all(getattr(sub, "durable", False) is True for sub in self.subjects)
         bound = staleness if staleness is not None else getattr(self.subject, "fill_ttl", None)
         self.staleness = float(bound) if isinstance(bound, (int, float)) else 300.0
         self.contract = Contract(self.policy, staleness_bound=self.staleness, durable=durable)
         self.monitor = Monitor(self.contract, {k: self.initial.get(k) for k in self.keys})
 
     # ---- building ----------------------------------------------------------------------
+
+    @property
+    def subject(self) -> Any:
+        return self.subjects[0] if self.subjects else None
+
+    @property
+    def instance(self) -> Instance:
+        return self.instances[0]
+
+    def _index(self, client: str) -> int:
+        digits = client[1:] if client[:1] == "c" else ""
+        return int(digits) % len(self.instances) if digits.isdigit() else 0
 
     def _build(self, instance: Instance, first: bool = False) -> Any:
         what = f"factory {self.label}(env)"
@@ -172,6 +192,10 @@ class Run:
     def _line(self, text: str) -> None:
         self.lines.append(text)
 
+    @staticmethod
+    def _client_arg(client: str) -> str:
+        return "" if client == "c0" else f", client={client!r}"
+
     def script(self) -> str:
         opts = ""
         if self.staleness != 300.0:
@@ -194,7 +218,7 @@ class Run:
         self._feed(Invoke(op, client, kind, key, value, now))  # type: ignore[arg-type]
         args = ", ".join(repr(a) for a in (key, value) if a is not None)
         try:
-            result = self.runner.call(fn, self.instance, f"{kind}({args})")
+            result = self.runner.call(fn, self.instances[self._index(client)], f"{kind}({args})")
         except Hung as e:
             self._violate(Violation("liveness", key, f"{kind}({args}) returns within {self.op_timeout:g} s", e.what))
         except (ConnectionError, TimeoutError) as e:
@@ -213,25 +237,63 @@ class Run:
 
     def write(self, key: str, value: str, client: str = "c0") -> None:
         """subject.write(key, value), observed."""
-        self._line(f"write({key!r}, {value!r})")
-        self._call("write", key, value, client, lambda: self.subject.write(key, value))
+        self._line(f"write({key!r}, {value!r}{self._client_arg(client)})")
+        subject = self.subjects[self._index(client)]
+        self._call("write", key, value, client, lambda: subject.write(key, value))
         self._settle((key,))
 
     def read(self, key: str, client: str = "c0") -> str | None:
         """subject.read(key), checked against the contract."""
-        self._line(f"read({key!r})")
-        r = self._call("read", key, None, client, lambda: self.subject.read(key))
+        self._line(f"read({key!r}{self._client_arg(client)})")
+        subject = self.subjects[self._index(client)]
+        r = self._call("read", key, None, client, lambda: subject.read(key))
         self._settle((key,))
         return None if r is _FAILED else r
 
     def flush(self, client: str = "c0") -> None:
         """subject.flush() if the subject has one (nothing otherwise)."""
-        fn = getattr(self.subject, "flush", None)
+        fn = getattr(self.subjects[self._index(client)], "flush", None)
         if not callable(fn):
             return
-        self._line("flush()")
+        self._line(f"flush({self._client_arg(client)[2:]})")
         self._call("flush", None, None, client, fn)
         self._settle(self.keys)
+
+    def concurrent(self, ops: list[tuple], schedule: list[str] | None = None, *,
+                   chooser: Any = None, allow_crash: bool = False) -> list[str]:
+        """Run `ops` — (client, 'write'|'read'|'flush', key, value) — concurrently, one store
+        step at a time: following `schedule` (task names and '!fault' entries, as printed in
+        counterexamples), else as `chooser(options, last)` picks. Returns the schedule taken.
+
+        Raises:
+            ScheduleMismatch: the schedule names a task that cannot run at that point.
+        """
+        from conformance.batch import run_batch
+        from conformance.scheduler import ReplayChooser, first_runnable
+
+        norm = [(o[0], o[1], o[2] if len(o) > 2 else None, o[3] if len(o) > 3 else None) for o in ops]
+        for c, kind, key, value in norm:
+            if kind not in ("write", "read", "flush") or (kind != "flush" and key is None) or (kind == "write" and value is None):
+                raise UsageError(f"bad concurrent operation {(c, kind, key, value)!r}")
+        if schedule is not None:
+            chooser = ReplayChooser(schedule, on_fault=self._schedule_fault)
+            allow_crash = allow_crash or "!crash" in schedule
+        line_at = len(self.lines)
+        self._line("concurrent(...)")
+        taken = run_batch(self, norm, chooser or first_runnable, allow_crash)
+        shown = [tuple(x for x in o if x is not None) for o in norm]
+        self.lines[line_at] = f"concurrent({shown!r}, schedule={taken!r})"
+        self._settle(self.keys)
+        return taken
+
+    def _schedule_fault(self, spec: str) -> None:
+        kind, _, arg = spec.partition(":")
+        if kind == "crash":
+            raise UsageError("'!crash' is a schedule choice, not a fault hook")
+        if kind == "db-timeout":
+            self._fault(kind, None, arg == "applied")
+        else:
+            self._fault(kind, arg or None, None)
 
     # ---- faults ------------------------------------------------------------------------
 
@@ -241,9 +303,13 @@ class Run:
     def fault(self, kind: str, key: str | None = None, applied: bool | None = None) -> None:
         """Inject a fault: db-down, db-up, db-timeout (applied: the timed-out call took
         effect), cache-down, cache-up, cache-restart, evict (key)."""
-        f = self.env.faults
         args = repr(kind) + (f", {key!r}" if kind == "evict" else "") + (f", applied={bool(applied)!r}" if kind == "db-timeout" else "")
         self._line(f"fault({args})")
+        self._fault(kind, key, applied)
+        self._settle(())
+
+    def _fault(self, kind: str, key: str | None, applied: bool | None) -> None:
+        f = self.env.faults
         now = self.clock.now()
         snapshot: tuple[CacheEntry, ...] = ()
         if kind == "db-down":
@@ -266,7 +332,6 @@ class Run:
         else:
             raise UsageError(f"unknown fault {kind!r}; known: {', '.join(FAULT_KINDS)}, crash, clock")
         self._feed(Fault(kind, now, key if kind == "evict" else None, snapshot))
-        self._settle(())
 
     def advance(self, seconds: float) -> None:
         """Move the virtual clock (TTLs run out, workers wake up)."""
@@ -275,21 +340,25 @@ class Run:
         self._settle(())
 
     def crash(self) -> None:
-        """The application dies (subject, workers, memory); the stores survive; the
-        harness builds a new subject with the same factory."""
+        """The application dies (every instance: subjects, workers, memory); the stores
+        survive; the harness builds new subjects with the same factory."""
         self._line("crash()")
-        old = self.instance
-        durable = getattr(self.subject, "durable", False) is True
-        old.crashed = True
-        self.env.workers.kill(old)
-        self.subject = None
-        self._feed(Crash(self.clock.now(), durable, self._cache_snapshot()))
-        self.instance = self.env.instance(old.id)
-        try:
-            self.subject = self._build(self.instance)
-        except SubjectBuildError as e:
-            self._violate(Violation("subject-error", None, "the factory rebuilds the subject after a crash", str(e)))
+        self._crash_and_recover()
         self._settle(self.keys)
+
+    def _crash_and_recover(self) -> None:
+        durable = all(getattr(s, "durable", False) is True for s in self.subjects)
+        for inst in self.instances:
+            inst.crashed = True
+            self.env.workers.kill(inst)
+        self.subjects = []
+        self._feed(Crash(self.clock.now(), durable, self._cache_snapshot()))
+        self.instances = [self.env.instance(i.id) for i in self.instances]
+        for inst in self.instances:
+            try:
+                self.subjects.append(self._build(inst))
+            except SubjectBuildError as e:
+                self._violate(Violation("subject-error", None, "the factory rebuilds the subject after a crash", str(e)))
 
     # ---- quiescence --------------------------------------------------------------------
 
@@ -329,7 +398,7 @@ class Run:
         horizon = max([self.staleness, 3600.0] + [e - self.clock.now() for e in expiries]) + 1.0
         self.clock.advance(horizon)
         self._settle(self.keys)
-        if not callable(getattr(self.subject, "flush", None)):
+        if not any(callable(getattr(sub, "flush", None)) for sub in self.subjects):
             # Without a flush() to call, quiescence itself is the flush: by now every
             # acknowledged write must have reached the DB.
             self._op += 1
@@ -344,28 +413,30 @@ class Run:
                     f"the cache holds {v!r} ({'no TTL' if exp is None else f'expires at t={exp:g}'}) after faults healed, "
                     f"work was flushed and TTLs ran out",
                 ))
-        for k in self.keys:
-            self._call("read", k, None, "c0", lambda k=k: self.subject.read(k))
+        for i, sub in enumerate(self.subjects):
+            for k in self.keys:
+                self._call("read", k, None, f"c{i}", lambda k=k, sub=sub: sub.read(k))
         self._settle(self.keys)
 
     def flush_if_any(self) -> None:
-        fn = getattr(self.subject, "flush", None)
-        if callable(fn):
-            self._call("flush", None, None, "c0", fn)
-            self._settle(self.keys)
+        for i, sub in enumerate(self.subjects):
+            fn = getattr(sub, "flush", None)
+            if callable(fn):
+                self._call("flush", None, None, f"c{i}", fn)
+                self._settle(self.keys)
 
     def close(self) -> None:
         """Stop the subject's workers and release the stores (idempotent)."""
         if self.closed:
             return
         self.closed = True
-        subject = getattr(self, "subject", None)
-        close = getattr(subject, "close", None)
-        if callable(close) and not self.failed:
-            try:
-                self.runner.call(close, getattr(self, "instance", None), "close()")
-            except BaseException:  # noqa: BLE001 - closing is best effort
-                pass
+        for inst, sub in zip(getattr(self, "instances", []), getattr(self, "subjects", [])):
+            close = getattr(sub, "close", None)
+            if callable(close) and not self.failed:
+                try:
+                    self.runner.call(close, inst, "close()")
+                except BaseException:  # noqa: BLE001 - closing is best effort
+                    pass
         for inst in {t.instance for t in self.env.workers.tasks}:
             inst.crashed = True
             self.env.workers.kill(inst)

@@ -184,7 +184,13 @@ class Contract:
 
     def _crash(self, states: Explanations, e: Crash) -> Explanations:
         out: Explanations = {}
+        survive = self.policy.buffered and (self.durable or e.durable)
         for s, n in states.items():
+            if s.limbo and not survive:
+                # A dead process applies nothing later: an indeterminate write has taken
+                # effect by now (the closure holds that explanation) or never will. Only a
+                # durable queue can still carry it past the crash.
+                s = s.but(limbo=frozenset())
             left = self._left_behind(e.cache, f"cached before the crash at t={e.time:g}")
             if self.policy.buffered and s.pending and not (self.durable or e.durable):
                 lost = len(s.pending)

@@ -1,0 +1,225 @@
+"""A deterministic scheduler for concurrent batches: every store call of a client or a
+worker is a step, and exactly one step happens at a time, chosen by a strategy.
+
+Threads are real (subjects are ordinary blocking Python), but each managed thread waits
+at every scheduling point (a store call, `env.clock.sleep`, `env.lock()`) until the
+controller hands it the turn, so the interleaving is whatever the strategy chose and
+nothing else: the same choices replay the same run.
+
+Strategies: drawn by Hypothesis (so schedules shrink with the rest of the example),
+PCT-style priorities, a replayed list of names, and depth-first exhaustive search with a
+preemption bound (conformance.exhaustive).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from conformance.errors import Crashed, UsageError
+
+__all__ = [
+    "Task", "Scheduler", "SchedLock", "Deadlock", "Blocked", "ScheduleMismatch",
+    "Chooser", "first_runnable", "ReplayChooser", "PCTChooser", "CRASH",
+]
+
+CRASH = "!crash"
+_local = threading.local()
+
+
+def current_task() -> "Task | None":
+    return getattr(_local, "task", None)
+
+
+class Deadlock(Exception):
+    """Every unfinished task waits for a lock another one holds."""
+
+
+class Blocked(Exception):
+    """A task did not come back to a scheduling point in time: it blocks outside the
+    harness (a threading.Lock, queue.Queue, real sleep, an endless loop...)."""
+
+
+class ScheduleMismatch(UsageError):
+    """A replayed schedule names a task that cannot run at that point."""
+
+
+class Task:
+    """A managed thread: a client running its operations, or a background worker."""
+
+    def __init__(self, name: str, instance: Any, kind: str):
+        self.name = name
+        self.instance = instance
+        self.kind = kind  # "client" or "worker"
+        self.wake_at = 0.0
+        self.go = threading.Event()
+        self.yielded = threading.Event()
+        self.done = False
+        self.error: BaseException | None = None
+        self.waiting_for: "SchedLock | None" = None
+        self.thread: threading.Thread | None = None
+        # client bookkeeping: the controller emits invocations and completions
+        self.ops: list[Any] = []
+        self.next_op = 0
+        self.invoked = False
+        self.outcome: tuple[str, Any] | None = None
+
+    def pause(self) -> None:
+        """Give the turn back and wait for the next one (called on the task's own thread)."""
+        self.yielded.set()
+        self.go.wait()
+        self.go.clear()
+        if self.instance is not None and self.instance.crashed:
+            raise Crashed()
+
+    def __repr__(self) -> str:
+        return f"<Task {self.name}{' done' if self.done else ''}>"
+
+
+Chooser = Callable[[Sequence[str], "Task | None"], str]
+
+
+def first_runnable(options: Sequence[str], last: "Task | None") -> str:
+    """No preemption: keep running the last task while it can, else the first one."""
+    if last is not None and last.name in options:
+        return last.name
+    return next(o for o in options if o != CRASH)
+
+
+class ReplayChooser:
+    """Follows a recorded schedule (task names, and `!fault` entries), then `first_runnable`."""
+
+    def __init__(self, schedule: Sequence[str], on_fault: Callable[[str], None] | None = None):
+        self.schedule = list(schedule)
+        self.i = 0
+        self.on_fault = on_fault
+
+    def __call__(self, options: Sequence[str], last: "Task | None") -> str:
+        while self.i < len(self.schedule) and self.schedule[self.i].startswith("!") and self.schedule[self.i] != CRASH:
+            fault = self.schedule[self.i][1:]
+            self.i += 1
+            if self.on_fault is None:
+                raise ScheduleMismatch(f"schedule entry '!{fault}' needs a fault hook")
+            self.on_fault(fault)
+        if self.i >= len(self.schedule):
+            return first_runnable(options, last)
+        want = self.schedule[self.i]
+        self.i += 1
+        if want not in options:
+            raise ScheduleMismatch(
+                f"the schedule does not match the subject: step {self.i} names {want!r}, but only "
+                f"{', '.join(o for o in options if o != CRASH) or 'nothing'} can run there")
+        return want
+
+
+class PCTChooser:
+    """Probabilistic concurrency testing: random task priorities, lowered at `depth - 1`
+    random change points; the highest-priority runnable task runs (Burckhardt et al. 2010)."""
+
+    def __init__(self, seed: int, depth: int = 3, max_steps: int = 200):
+        self.rng = random.Random(seed)
+        self.priority: dict[str, float] = {}
+        self.changes = set(self.rng.sample(range(1, max_steps), max(0, depth - 1)))
+        self.step = 0
+
+    def __call__(self, options: Sequence[str], last: "Task | None") -> str:
+        self.step += 1
+        names = [o for o in options if o != CRASH]
+        for n in names:
+            self.priority.setdefault(n, self.rng.random() + 1.0)
+        if self.step in self.changes and last is not None and last.name in self.priority:
+            self.priority[last.name] = -self.step  # below every initial priority
+        return max(names, key=lambda n: self.priority[n])
+
+
+class SchedLock:
+    """env.lock(): a reentrant mutex that waits through the scheduler in a batch (so a
+    waiting task is simply not runnable) and through a timed condition otherwise."""
+
+    def __init__(self, scheduler: "Scheduler"):
+        self._scheduler = scheduler
+        self.owner: object | None = None
+        self.count = 0
+        self._cond = threading.Condition()
+
+    def _me(self) -> object:
+        return current_task() or threading.current_thread()
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        me = self._me()
+        task = current_task()
+        while True:
+            with self._cond:
+                if self.owner is None or self.owner is me:
+                    self.owner = me
+                    self.count += 1
+                    return True
+                if not blocking:
+                    return False
+                if not (self._scheduler.active and task is not None):
+                    if not self._cond.wait(self._scheduler.timeout):
+                        raise Blocked(f"env.lock() held by {self.owner!r} was not released within "
+                                      f"{self._scheduler.timeout:g} s")
+                    continue
+            task.waiting_for = self  # type: ignore[union-attr]
+            task.pause()  # type: ignore[union-attr]
+            task.waiting_for = None  # type: ignore[union-attr]
+
+    def release(self) -> None:
+        with self._cond:
+            if self.owner is not self._me():
+                raise RuntimeError("release of an env.lock() not held by this thread")
+            self.count -= 1
+            if self.count == 0:
+                self.owner = None
+                self._cond.notify_all()
+
+    def free_for(self, task: Task) -> bool:
+        return self.owner is None or self.owner is task
+
+    def __enter__(self) -> "SchedLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+class Scheduler:
+    """The controller: runs one step at a time of whichever managed task the strategy picks."""
+
+    def __init__(self, timeout: float):
+        self.timeout = timeout
+        self.active = False
+        self.tick = 0  # counts turns; timestamps steps for the timeline
+
+    def runnable(self, tasks: Sequence[Task], now: float) -> list[Task]:
+        out = []
+        for t in tasks:
+            if t.done:
+                continue
+            if t.waiting_for is not None and not t.waiting_for.free_for(t):
+                continue
+            if t.kind == "worker" and t.wake_at > now:
+                continue
+            out.append(t)
+        return out
+
+    def turn(self, task: Task) -> None:
+        """Let `task` run to its next scheduling point (or to its end)."""
+        self.tick += 1
+        task.yielded.clear()
+        task.go.set()
+        if not task.yielded.wait(self.timeout):
+            raise Blocked(
+                f"{task.name} did not reach a store call, env.clock.sleep or env.lock() within "
+                f"{self.timeout:g} s: it blocks outside the harness (threading.Lock, queue.Queue, "
+                "time.sleep, a busy loop?); use env.lock() and env.clock.sleep")
+
+    @staticmethod
+    def deadlock_message(tasks: Sequence[Task]) -> str:
+        waits = [f"{t.name} waits for a lock held by {getattr(t.waiting_for.owner, 'name', t.waiting_for.owner)!s}"
+                 for t in tasks if not t.done and t.waiting_for is not None]
+        return "deadlock: " + "; ".join(waits)
