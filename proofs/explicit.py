@@ -148,7 +148,9 @@ def check(system: TransitionSystem, prop: Property, exploration: Exploration | N
     # Nodes are in BFS order, so the first bad node is a nearest one.
     path = ex.path_to(bad[0])
     states = [ex.as_dict(s) for s, _ in path] + [ex.as_dict(bad[0])]
-    trace = decode_trace(system, [a for _, a in path], states)
+    trace = decode_trace(
+        system, [a for _, a in path], states, prop=prop.id, engine="explicit"
+    )
     return Result(
         verdict=REFUTED, bound="exhaustive (every interleaving)", trace=trace,
         reason=f"{len(bad)} of {common['states']} states violate it", **common,

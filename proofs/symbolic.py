@@ -198,7 +198,7 @@ def check(
             ]
             return Result(
                 verdict=REFUTED, bound=f"shortest counterexample: {i} steps",
-                trace=decode_trace(system, actions, states),
+                trace=decode_trace(system, actions, states, prop=prop.id, engine="z3"),
                 seconds=time.perf_counter() - start, states=None, **common,
             )
         if result != z3.unsat:

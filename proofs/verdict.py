@@ -39,8 +39,13 @@ class TraceStep:
 
 @attrs.frozen(slots=True)
 class Trace:
+    """A counterexample, with what is needed to export it as a replayable scenario."""
+
     steps: tuple[TraceStep, ...]
     states: tuple[tuple[tuple[str, int], ...], ...]  # initial state, then after each step
+    system: TransitionSystem = attrs.field(eq=False, repr=False)
+    property: str = ""
+    engine: str = ""
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -50,7 +55,7 @@ class Trace:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "steps": [attrs.asdict(s, retain_collection_types=False) for s in self.steps],
+            "steps": [attrs.asdict(s) for s in self.steps],
             "lines": self.lines(),
             "final_state": dict(self.states[-1]),
         }
@@ -102,7 +107,12 @@ def _show(system: TransitionSystem, name: str, code: int) -> str:
 
 
 def decode_trace(
-    system: TransitionSystem, actions: Sequence[int], states: Sequence[Mapping[str, int]]
+    system: TransitionSystem,
+    actions: Sequence[int],
+    states: Sequence[Mapping[str, int]],
+    *,
+    prop: str,
+    engine: str,
 ) -> Trace:
     """A readable trace from action indices and the states before and after each."""
     steps = []
@@ -119,4 +129,7 @@ def decode_trace(
     return Trace(
         tuple(steps),
         tuple(tuple((v.name, int(s[v.name])) for v in system.variables) for s in states),
+        system,
+        prop,
+        engine,
     )

@@ -1,0 +1,205 @@
+"""Command line of the proofs: ``prove``, ``explore`` and ``scenario``.
+
+``main(argv, stream=...)`` is what ``cache-conformance prove|explore`` dispatches to; argv
+starts with the subcommand name. Exit codes: 0 every row settled (a verdict from each
+engine, and they agree), 1 otherwise, 2 bad input (one line on the stream, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import IO, NoReturn
+
+from rich.console import Console
+from rich.table import Table
+
+from model.protocols import PROPERTIES, PROTOCOLS, Row, build, property_by_id, protocol_by_id, rows_for
+from proofs import explicit
+from proofs.graph import RenderError, render, to_dot
+from proofs.runner import DEFAULT_DEPTH, ENGINES, MAX_DEPTH, RowOutcome, run_rows
+from proofs.scenario import ScenarioError, load, write
+from proofs.verdict import REFUTED
+
+__all__ = ["main", "UsageError"]
+
+
+class UsageError(ValueError):
+    """Bad input from the user: one clear line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # argparse would print usage and exit
+        raise UsageError(message)
+
+
+def _depth(text: str) -> int:
+    try:
+        k = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--depth must be an integer, got {text!r}") from None
+    if not 1 <= k <= MAX_DEPTH:
+        raise argparse.ArgumentTypeError(f"--depth must be between 1 and {MAX_DEPTH}, got {k}")
+    return k
+
+
+def _parser() -> _Parser:
+    p = _Parser(prog="cache-conformance", add_help=True)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    prove = sub.add_parser("prove", help="settle the protocol x property table with both engines")
+    prove.add_argument("--json", type=Path, help="write one JSON object per row and engine")
+    prove.add_argument("--depth", type=_depth, default=DEFAULT_DEPTH,
+                       help=f"Z3 unrolling bound (1..{MAX_DEPTH}, default {DEFAULT_DEPTH})")
+    prove.add_argument("--protocol", help="only rows of this protocol id")
+    prove.add_argument("--property", help="only rows of this property id")
+    prove.add_argument("--all", action="store_true",
+                       help="every protocol x applicable property on its default scenario")
+    prove.add_argument("--engine", choices=ENGINES, help="run one engine only")
+    prove.add_argument("--scenarios", type=Path,
+                       help="directory to export every REFUTED trace to as a scenario file")
+    explore = sub.add_parser("explore", help="draw a protocol's state graph")
+    explore.add_argument("--protocol", required=True)
+    explore.add_argument("--property", help="property whose bad states are highlighted")
+    out = explore.add_mutually_exclusive_group(required=True)
+    out.add_argument("--dot", type=Path)
+    out.add_argument("--png", type=Path)
+    out.add_argument("--svg", type=Path)
+    scen = sub.add_parser("scenario", help="validate a scenario file")
+    scen.add_argument("file", type=Path)
+    return p
+
+
+def _known(protocol: str | None, prop: str | None) -> None:
+    try:
+        if protocol is not None:
+            protocol_by_id(protocol)
+        if prop is not None:
+            property_by_id(prop)
+    except KeyError as e:
+        raise UsageError(e.args[0]) from None
+
+
+def _all_rows() -> tuple[Row, ...]:
+    rows = []
+    for proto in PROTOCOLS:
+        for prop in PROPERTIES:
+            if prop.applies(proto.default) is None:
+                rows.append(Row(proto.id, prop.id, proto.default))
+    return tuple(rows)
+
+
+def _table(outcomes: list[RowOutcome], console: Console) -> None:
+    table = Table(title="Protocol proofs", show_lines=False)
+    for col in ("protocol", "property", "engine", "verdict", "bound", "seconds", "states",
+                "expected"):
+        table.add_column(col, justify="right" if col in ("seconds", "states") else "left")
+    for o in outcomes:
+        for r in o.results:
+            states = f"{r.states}" if r.states is not None else (
+                f"{len(r.trace)} steps" if r.trace is not None else "-")
+            style = {"PROVED": "green", "REFUTED": "yellow"}.get(r.verdict, "red")
+            table.add_row(r.protocol, r.property, r.engine, f"[{style}]{r.verdict}[/]", r.bound,
+                          f"{r.seconds:.2f}", states, r.expected or "-")
+    console.print(table)
+
+
+def _details(outcomes: list[RowOutcome], console: Console) -> None:
+    for o in outcomes:
+        first = o.results[0]
+        head = f"{first.protocol} / {first.property}: {first.verdict}"
+        console.print(f"\n[bold]{head}[/]  bounds: {first.scenario}", highlight=False)
+        if o.note:
+            console.print(f"  note: {o.note}", highlight=False)
+        for r in o.results:
+            if r.verdict != REFUTED and r.reason:
+                console.print(f"  {r.engine}: {r.reason}", highlight=False)
+        trace = next((r.trace for r in o.results if r.trace is not None), None)
+        if trace is not None:
+            for line in trace.lines():
+                console.print(f"    {line}", highlight=False, markup=False)
+
+
+def _prove(args: argparse.Namespace, stream: IO[str]) -> int:
+    _known(args.protocol, args.property)
+    if args.all:
+        rows = tuple(r for r in _all_rows()
+                     if args.protocol in (None, r.protocol) and args.property in (None, r.property))
+    else:
+        rows = rows_for(args.protocol, args.property)
+        if rows and args.protocol and args.property:
+            reason = property_by_id(args.property).applies(rows[0].scenario)
+            if reason:
+                raise UsageError(f"{args.property} does not apply to {args.protocol}'s scenario: {reason}")
+    if not rows:
+        raise UsageError("no row matches; give both --protocol and --property for a row outside the table")
+    engines = (args.engine,) if args.engine else ENGINES
+    outcomes = run_rows(rows, args.depth, engines)
+    console = Console(file=stream, width=160, force_terminal=False, color_system=None)
+    _table(outcomes, console)
+    _details(outcomes, console)
+    if args.scenarios is not None:
+        for o in outcomes:
+            trace = next((r.trace for r in o.results if r.trace is not None), None)
+            if trace is not None:
+                console.print(f"scenario: {write(trace, args.scenarios)}", highlight=False)
+    if args.json is not None:
+        payload = [r.to_json() | {"agree": o.agree} for o in outcomes for r in o.results]
+        args.json.write_text(json.dumps(payload, indent=2) + "\n")
+    settled = all(o.settled for o in outcomes)
+    total = sum(r.seconds for o in outcomes for r in o.results)
+    console.print(f"\n{len(outcomes)} rows, {total:.1f} s; "
+                  + ("every row settled and the engines agree" if settled
+                     else "NOT settled: " + "; ".join(
+                         f"{o.row.protocol}/{o.row.property}: {o.note or 'UNKNOWN'}"
+                         for o in outcomes if not o.settled)), highlight=False)
+    return 0 if settled else 1
+
+
+def _explore(args: argparse.Namespace, stream: IO[str]) -> int:
+    _known(args.protocol, args.property)
+    rows = rows_for(args.protocol, args.property) if args.property else rows_for(args.protocol)
+    row = rows[0] if rows else None
+    proto = protocol_by_id(args.protocol)
+    scenario = row.scenario if row else proto.default
+    prop = property_by_id(args.property or (row.property if row else PROPERTIES[0].id))
+    system = build(proto, scenario)
+    ex = explicit.explore(system)
+    dot = to_dot(ex, prop)
+    if args.dot is not None:
+        args.dot.write_text(dot)
+        target = args.dot
+    else:
+        fmt, target = ("png", args.png) if args.png is not None else ("svg", args.svg)
+        render(dot, target, fmt)
+    stream.write(f"{proto.id} / {prop.id}: {ex.graph.number_of_nodes()} states, "
+                 f"{ex.graph.number_of_edges()} edges -> {target}\n")
+    return 0
+
+
+def _scenario(args: argparse.Namespace, stream: IO[str]) -> int:
+    data = load(args.file)
+    stream.write(f"{args.file}: valid {data['policy']} scenario, {len(data['schedule'])} steps, "
+                 f"{len(data['faults'])} faults, expects {data['expect']['clause']}\n")
+    return 0
+
+
+def main(argv: list[str], *, stream: IO[str] = sys.stdout) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        if args.command == "prove":
+            return _prove(args, stream)
+        if args.command == "explore":
+            return _explore(args, stream)
+        return _scenario(args, stream)
+    except (UsageError, ScenarioError, RenderError) as e:
+        stream.write(f"error: {e}\n")
+        return 2
+    except OSError as e:  # an unwritable --json / --dot path, a missing directory
+        stream.write(f"error: {e.filename or ''}: {e.strerror or e}\n")
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,166 @@
+"""Counterexamples as replayable scenarios (format ``cache-conformance/scenario@1``).
+
+A refuting trace is a schedule of store calls: every client step of a protocol model is
+exactly one store call, so the trace says which client makes the next store call, and
+where the faults fall between them. ``cache-conformance check TARGET --policy P
+--scenario FILE`` replays it against a real subject.
+
+Replay semantics the export assumes (documented in docs/PROOFS.md):
+
+* each entry of ``schedule`` lets that client run until it has completed its next store
+  call; a client between operations first invokes its next operation from ``clients``
+  (so the in-process code before a store call runs in the same step as the call);
+* ``faults[i]`` is injected when ``before_step`` schedule entries have run;
+* ``clients`` lists only the operations the trace invoked, in order.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from model.protocols import INITIAL, TransitionSystem, property_by_id
+from proofs.verdict import Trace
+
+__all__ = ["FORMAT", "KEY", "FAULTS", "ScenarioError", "export", "write", "load", "parse"]
+
+FORMAT = "cache-conformance/scenario@1"
+KEY = "k"  # the models are per key; one key is enough to show every violation here
+POLICIES = ("write-through", "write-behind", "write-back", "write-around", "cache-aside",
+            "read-through")
+OPS = ("read", "write", "flush")
+#: ARCHITECTURE's fault model, plus application crash and flush requests.
+FAULTS = ("db-down", "db-up", "db-timeout", "cache-down", "cache-up", "cache-restart",
+          "evict", "clock-advance", "crash", "flush")
+
+
+class ScenarioError(ValueError):
+    """A scenario file that does not parse or does not follow the format (one line)."""
+
+
+def _op_json(system: TransitionSystem, client: int, index: int) -> dict[str, str]:
+    op = system.scenario.clients[client].ops[index]
+    out = {"op": op.kind}
+    if op.kind in ("read", "write"):
+        out["key"] = KEY
+    if op.kind == "write" and op.value is not None:
+        out["value"] = system.scenario.value_name(op.value)
+    return out
+
+
+def _note(trace: Trace) -> str:
+    system = trace.system
+    final = dict(trace.states[-1])
+    name = system.scenario.value_name
+    stores = f"cache={name(final['cache'])}, db={name(final['db'])}"
+    if final.get("h_acked"):
+        stores += f", latest acknowledged write={name(final['h_acked'])}"
+    prop = property_by_id(trace.property)
+    steps = "; ".join(
+        s.fault or f"{s.actor} {s.call}" for s in trace.steps
+    )
+    return f"violates {prop.id} ({prop.description}); after: {steps}; final {stores}"
+
+
+def export(trace: Trace) -> dict[str, Any]:
+    """The scenario a refuting trace describes."""
+    system = trace.system
+    sc = system.scenario
+    names = [c.name for c in sc.clients]
+    last_op: dict[str, int] = {}
+    schedule: list[str] = []
+    faults: list[dict[str, Any]] = []
+    for step in trace.steps:
+        if step.actor == "env":
+            faults.append({"before_step": len(schedule), "fault": step.fault})
+        else:
+            schedule.append(step.actor)
+            assert step.op is not None
+            last_op[step.actor] = max(last_op.get(step.actor, -1), step.op)
+    clients = {
+        name: [_op_json(system, names.index(name), i) for i in range(last_op[name] + 1)]
+        for name in names
+        if name in last_op
+    }
+    cache = {KEY: sc.value_name(INITIAL)} if sc.cache_initial == INITIAL else {}
+    return {
+        "format": FORMAT,
+        "policy": system.policy,
+        "origin": {"protocol": system.protocol, "property": trace.property,
+                   "engine": trace.engine},
+        "initial": {"db": {KEY: sc.value_name(INITIAL)}, "cache": cache},
+        "clients": clients,
+        "schedule": schedule,
+        "faults": faults,
+        "expect": {"clause": property_by_id(trace.property).clause, "note": _note(trace)},
+    }
+
+
+def write(trace: Trace, directory: Path) -> Path:
+    """Write the scenario as ``<protocol>--<property>.json`` in ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{trace.system.protocol}--{trace.property}.json"
+    path.write_text(json.dumps(export(trace), indent=2) + "\n")
+    return path
+
+
+def _require(cond: bool, message: str) -> None:
+    if not cond:
+        raise ScenarioError(message)
+
+
+def parse(data: Any, source: str = "scenario") -> dict[str, Any]:
+    """Validate a decoded scenario; returns it unchanged or raises ScenarioError."""
+    _require(isinstance(data, dict), f"{source}: expected a JSON object")
+    _require(data.get("format") == FORMAT,
+             f"{source}: 'format' must be {FORMAT!r}, got {data.get('format')!r}")
+    _require(data.get("policy") in POLICIES,
+             f"{source}: unknown policy {data.get('policy')!r}; known: {', '.join(POLICIES)}")
+    initial = data.get("initial")
+    _require(isinstance(initial, dict) and all(
+        isinstance(initial.get(s), dict) for s in ("db", "cache")),
+        f"{source}: 'initial' must map 'db' and 'cache' to objects")
+    clients = data.get("clients")
+    _require(isinstance(clients, dict) and clients, f"{source}: 'clients' must be a non-empty object")
+    for name, ops in clients.items():
+        _require(isinstance(ops, list), f"{source}: clients[{name!r}] must be a list")
+        for i, op in enumerate(ops):
+            where = f"{source}: clients[{name!r}][{i}]"
+            _require(isinstance(op, dict) and op.get("op") in OPS,
+                     f"{where}: 'op' must be one of {', '.join(OPS)}")
+            if op["op"] != "flush":
+                _require(isinstance(op.get("key"), str), f"{where}: missing string 'key'")
+            if op["op"] == "write":
+                _require(isinstance(op.get("value"), str), f"{where}: missing string 'value'")
+    schedule = data.get("schedule")
+    _require(isinstance(schedule, list) and all(c in clients for c in schedule),
+             f"{source}: 'schedule' must list client names that appear in 'clients'")
+    faults = data.get("faults")
+    _require(isinstance(faults, list), f"{source}: 'faults' must be a list")
+    for i, f in enumerate(faults):
+        _require(isinstance(f, dict) and f.get("fault") in FAULTS,
+                 f"{source}: faults[{i}]: 'fault' must be one of {', '.join(FAULTS)}")
+        step = f.get("before_step")
+        _require(isinstance(step, int) and not isinstance(step, bool)
+                 and 0 <= step <= len(schedule),
+                 f"{source}: faults[{i}]: 'before_step' must be an integer in 0..{len(schedule)}")
+    expect = data.get("expect")
+    _require(isinstance(expect, dict) and isinstance(expect.get("clause"), str),
+             f"{source}: 'expect' must be an object with a string 'clause'")
+    return data
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    """Read and validate a scenario file; every problem is one ScenarioError line."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as e:
+        raise ScenarioError(f"{p}: cannot read: {e.strerror or e}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ScenarioError(f"{p}: not JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+    return parse(data, str(p))
+
