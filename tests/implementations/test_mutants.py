@@ -14,14 +14,10 @@ import inspect
 import pytest
 
 from conformance import run_check
-from implementations.mutants import MUTANTS, find
+from implementations.mutants import MUTANTS, find, load_factory
 
 HAS_CLIENTS = "clients" in inspect.signature(run_check).parameters
 NEEDS_SCHEDULER = "needs the concurrency scheduler: run_check does not accept clients= yet (issue 3)"
-
-# Missed by the default check on the default seed (found on seeds 1-4): the catalog entry
-# is right, the search is not strong enough yet. Strict, so the fix is noticed.
-MISSED_ON_DEFAULT_SEED = {"cache_aside_no_invalidation"}
 
 
 def _params():
@@ -29,10 +25,6 @@ def _params():
         marks = []
         if not m.sequential and not HAS_CLIENTS:
             marks.append(pytest.mark.xfail(reason=NEEDS_SCHEDULER, run=False, strict=True))
-        elif m.id in MISSED_ON_DEFAULT_SEED:
-            marks.append(pytest.mark.xfail(
-                reason="the default search (seed 0, 200 examples) misses this 4-step counterexample; "
-                       "found on seeds 1-4", strict=True))
         yield pytest.param(m, marks=marks, id=m.id)
 
 
@@ -49,8 +41,6 @@ def test_catalog_is_complete_and_documented() -> None:
     ids = [m.id for m in MUTANTS]
     assert len(ids) == len(set(ids)) >= 14
     for m in MUTANTS:
-        from implementations.mutants.catalog import load_factory
-
         factory = load_factory(m)
         assert factory.__name__ == m.id
         assert factory.__doc__ and "Breaks" in factory.__doc__
