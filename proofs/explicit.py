@@ -11,7 +11,6 @@ terminates (operations and faults are finite), so no depth bound is needed.
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable
 
 import attrs
@@ -53,12 +52,28 @@ def compile_expr(e: Expr, system: TransitionSystem) -> Callable[[State], int | b
     return eval(compile(src, f"<{system.protocol}>", "eval"))  # noqa: S307 - our own DSL
 
 
+def _pc_test(guard: Expr) -> tuple[str, int, Expr] | None:
+    """Split ``pc == n and rest`` (the builder's shape for client steps) into its parts."""
+    if isinstance(guard, And) and guard.args and isinstance(guard.args[0], Eq):
+        first = guard.args[0]
+        if (isinstance(first.left, Var) and first.left.name.endswith("_pc")
+                and isinstance(first.right, Const)):
+            rest = And(guard.args[1:]) if len(guard.args) > 2 else (
+                guard.args[1] if len(guard.args) == 2 else And(()))
+            return first.left.name, first.right.value, rest
+    return None
+
+
 def _successor_function(system: TransitionSystem) -> Callable[[State], list[tuple[int, State]]]:
-    """One generated function returning (action index, next state) for each enabled action."""
+    """One generated function returning (action index, next state) for each enabled action.
+
+    Client actions are dispatched on the client's program counter (one comparison chain
+    per client instead of one full guard per action), which is most of the speed.
+    """
     index = system.index()
-    lines = ["def successors(s):", "    out = []"]
-    for a, action in enumerate(system.actions):
-        effects = dict(action.effects)
+
+    def emit(a: int, indent: str) -> list[str]:
+        effects = dict(system.actions[a].effects)
         parts = []
         for v in system.variables:
             if v.name in effects:
@@ -68,8 +83,28 @@ def _successor_function(system: TransitionSystem) -> Callable[[State], list[tupl
                 parts.append(f"(1 if {src} else 0)" if is_boolean(e) else src)
             else:
                 parts.append(f"s[{index[v.name]}]")
-        lines.append(f"    if {to_python(action.guard, index)}:")
-        lines.append(f"        out.append(({a}, ({', '.join(parts)},)))")
+        return [f"{indent}out.append(({a}, ({', '.join(parts)},)))"]
+
+    by_pc: dict[str, dict[int, list[tuple[int, Expr]]]] = {}
+    others: list[int] = []
+    for a, action in enumerate(system.actions):
+        split = _pc_test(action.guard)
+        if split is None:
+            others.append(a)
+        else:
+            pc, n, rest = split
+            by_pc.setdefault(pc, {}).setdefault(n, []).append((a, rest))
+    lines = ["def successors(s):", "    out = []"]
+    for pc, cases in by_pc.items():
+        lines.append(f"    p = s[{index[pc]}]")
+        for k, (n, acts) in enumerate(sorted(cases.items())):
+            lines.append(f"    {'if' if k == 0 else 'elif'} p == {n}:")
+            for a, rest in acts:
+                lines.append(f"        if {to_python(rest, index)}:")
+                lines += emit(a, " " * 12)
+    for a in others:
+        lines.append(f"    if {to_python(system.actions[a].guard, index)}:")
+        lines += emit(a, " " * 8)
     lines.append("    return out")
     namespace: dict[str, object] = {}
     exec(compile("\n".join(lines), f"<{system.protocol} successors>", "exec"), namespace)  # noqa: S102
@@ -78,27 +113,32 @@ def _successor_function(system: TransitionSystem) -> Callable[[State], list[tupl
 
 @attrs.frozen(slots=True)
 class Exploration:
-    """The reachable state graph of a system. Edge attribute ``action``: action index."""
+    """The reachable state graph of a system.
+
+    Graph nodes are integers numbering the states in BFS order (``states[i]`` is node
+    i's state tuple): integer nodes make building the networkx graph several times
+    cheaper than tuple nodes. Edge attribute ``action``: the action's index.
+    """
 
     system: TransitionSystem
     graph: nx.DiGraph
-    initial: State
-    parent: dict[State, tuple[State, int] | None]
+    states: list[State]
+    parent: list[tuple[int, int] | None]  # BFS tree: (parent node, action)
     seconds: float
 
-    def path_to(self, state: State) -> list[tuple[State, int]]:
-        """Shortest path (BFS tree) from the initial state, as (state, action) edges."""
+    initial = 0
+
+    def path_to(self, node: int) -> list[tuple[int, int]]:
+        """Shortest path from the initial state to ``node``, as (node, action) edges."""
         path = []
-        node = self.parent[state]
-        current = state
-        while node is not None:
-            prev, a = node
-            path.append((prev, a))
-            current = prev
-            node = self.parent[current]
+        step = self.parent[node]
+        while step is not None:
+            path.append(step)
+            step = self.parent[step[0]]
         return path[::-1]
 
-    def as_dict(self, state: State) -> dict[str, int]:
+    def as_dict(self, node: int) -> dict[str, int]:
+        state = self.states[node]
         return {v.name: state[i] for i, v in enumerate(self.system.variables)}
 
 
@@ -107,25 +147,30 @@ def explore(system: TransitionSystem) -> Exploration:
     start = time.perf_counter()
     successors = _successor_function(system)
     initial: State = tuple(dict(system.init)[v.name] for v in system.variables)
-    parent: dict[State, tuple[State, int] | None] = {initial: None}
-    edges: list[tuple[State, State, dict[str, int]]] = []
-    queue = deque([initial])
-    while queue:
-        s = queue.popleft()
-        for a, t in successors(s):
-            edges.append((s, t, {"action": a}))
-            if t not in parent:
-                parent[t] = (s, a)
-                queue.append(t)
+    ids: dict[State, int] = {initial: 0}
+    states: list[State] = [initial]
+    parent: list[tuple[int, int] | None] = [None]
+    edges: list[tuple[int, int, dict[str, int]]] = []
+    i = 0
+    while i < len(states):  # ``states`` is the BFS queue: appended in discovery order
+        for a, t in successors(states[i]):
+            j = ids.get(t)
+            if j is None:
+                j = ids[t] = len(states)
+                states.append(t)
+                parent.append((i, a))
+            edges.append((i, j, {"action": a}))
+        i += 1
     graph = nx.DiGraph()
-    graph.add_nodes_from(parent)  # insertion order is BFS order
+    graph.add_nodes_from(range(len(states)))
     graph.add_edges_from(edges)
-    return Exploration(system, graph, initial, parent, time.perf_counter() - start)
+    return Exploration(system, graph, states, parent, time.perf_counter() - start)
 
 
-def bad_states(exploration: Exploration, prop: Property) -> list[State]:
+def bad_states(exploration: Exploration, prop: Property) -> list[int]:
+    """Nodes violating ``prop``, in BFS order (so the first is a nearest one)."""
     holds = compile_expr(prop.expr(exploration.system), exploration.system)
-    return [s for s in exploration.graph.nodes if not holds(s)]
+    return [n for n, s in enumerate(exploration.states) if not holds(s)]
 
 
 def check(system: TransitionSystem, prop: Property, exploration: Exploration | None = None) -> Result:
@@ -145,7 +190,6 @@ def check(system: TransitionSystem, prop: Property, exploration: Exploration | N
     )
     if not bad:
         return Result(verdict=PROVED, bound="exhaustive (every interleaving)", **common)
-    # Nodes are in BFS order, so the first bad node is a nearest one.
     path = ex.path_to(bad[0])
     states = [ex.as_dict(s) for s, _ in path] + [ex.as_dict(bad[0])]
     trace = decode_trace(

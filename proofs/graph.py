@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 from model.protocols import Property
-from proofs.explicit import Exploration, State, bad_states
+from proofs.explicit import Exploration, bad_states
 
 __all__ = ["RenderError", "to_dot", "render", "INSTALL_HINT"]
 
@@ -24,7 +24,7 @@ class RenderError(RuntimeError):
     """PNG/SVG rendering is impossible (no ``dot`` on PATH) or failed."""
 
 
-def _label(ex: Exploration, state: State) -> str:
+def _label(ex: Exploration, state: int) -> str:
     sc = ex.system.scenario
     d = ex.as_dict(state)
     name = sc.value_name
@@ -48,14 +48,14 @@ def to_dot(ex: Exploration, prop: Property) -> str:
     """DOT text of the state graph with bad states and the counterexample path marked."""
     bad = bad_states(ex, prop)
     bad_set = set(bad)
-    path_edges: set[tuple[State, State]] = set()
-    path_nodes: set[State] = set()
+    path_edges: set[tuple[int, int]] = set()
+    path_nodes: set[int] = set()
     if bad:
         path = ex.path_to(bad[0])
         nodes = [s for s, _ in path] + [bad[0]]
         path_nodes = set(nodes)
         path_edges = set(zip(nodes, nodes[1:]))
-    ids = {s: f"s{i}" for i, s in enumerate(ex.graph.nodes)}
+    ids = {n: f"s{n}" for n in ex.graph.nodes}
     title = f"{ex.system.protocol} / {prop.id}: {ex.system.scenario.describe()}"
     lines = [
         "digraph states {",
