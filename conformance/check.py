@@ -44,6 +44,9 @@ class CheckReport:
         counterexample: runnable Python reproducing the violation (shrunk), or None.
         seed: the seed used.
         note: anything the reader should know (e.g. not reproducible on replay).
+        history: the observed events (model.events) of the reported run: the shrunk failing
+            one, or the last one when it conforms.
+        trace: its store steps, (position in history, lane, store, call, key).
     """
 
     target: str
@@ -55,6 +58,8 @@ class CheckReport:
     counterexample: str | None = None
     seed: int | None = None
     note: str | None = None
+    history: tuple[Any, ...] = ()
+    trace: tuple[tuple[int, str, str, str, str | None], ...] = ()
 
     @property
     def clause(self) -> str | None:
@@ -173,10 +178,14 @@ def run_check(target: Any, policy: str | Policy, *, examples: int = DEFAULT_EXAM
     finally:
         if tracker.last is not None:
             tracker.last.close()
-    if script is None and verdict.status == VIOLATES and tracker.last is not None:
-        script = tracker.last.script()
+    shown = tracker.last
+    if verdict.status == VIOLATES and note and tracker.first_failure is not None and "replay" in note:
+        shown = tracker.first_failure
+    if script is None and verdict.status == VIOLATES and shown is not None:
+        script = shown.script()
     return CheckReport(label, pol.name, verdict, tracker.examples, tracker.steps,
-                       time.perf_counter() - started, script, seed, note)
+                       time.perf_counter() - started, script, seed, note,
+                       tuple(shown.events) if shown else (), tuple(shown.env.trace) if shown else ())
 
 
 def check(target: Any, policy: str | Policy, **options: Any) -> CheckReport:

@@ -38,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--timeout", type=float, default=2.0, help="seconds a subject call may take before it counts as hung")
     c.add_argument("--staleness", type=float, default=None, help="bounded-staleness bound in seconds (default: subject.fill_ttl, else 300)")
     c.add_argument("--json", dest="json_path", default=None, help="write the report as JSON here")
+    c.add_argument("--clients", type=int, default=1, help="concurrent clients (batches interleaved step by step)")
+    c.add_argument("--instances", type=int, default=1, help="application instances sharing one cache and one DB")
+    c.add_argument("--schedule", choices=("hypothesis", "pct"), default="hypothesis",
+                   help="how concurrent batches are interleaved (default: drawn by Hypothesis, so they shrink)")
     c.add_argument("--backend", choices=("memory", "redis"), default="memory")
     c.add_argument("--redis-url", default=None)
     c.add_argument("--database", default=None, help="sqlite path or postgresql:// URL (redis backend)")
@@ -85,12 +89,18 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     if json_path is not None:
         _check_writable(json_path)
     backend = _backend(args)
-    report = run_check(
-        args.target, args.policy,
-        examples=args.examples if args.examples is not None else DEFAULT_EXAMPLES,
-        steps=args.steps if args.steps is not None else DEFAULT_STEPS,
-        seed=args.seed, op_timeout=args.timeout, staleness=args.staleness, backend=backend,
-    )
+    try:
+        report = run_check(
+            args.target, args.policy,
+            examples=args.examples if args.examples is not None else DEFAULT_EXAMPLES,
+            steps=args.steps if args.steps is not None else DEFAULT_STEPS,
+            seed=args.seed, op_timeout=args.timeout, staleness=args.staleness, backend=backend,
+            clients=args.clients, instances=args.instances, schedule=args.schedule,
+        )
+    finally:
+        close = getattr(backend, "close", None)
+        if callable(close):
+            close()
     print(report.render(), file=out)
     if json_path is not None:
         json_path.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")

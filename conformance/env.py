@@ -192,9 +192,10 @@ class Environment:
         self.queues = FaultyQueues(raw_queues, self.faults, self._step)
         self.extras = dict(extras or {})
         self.backend_name = backend_name
-        # Store steps of managed tasks, (scheduler tick, task, store, call, key): the ticks
-        # of the timeline.
+        # Store steps, (position in the history, lane, store, call, key): the ticks of the
+        # timeline. `position` is set by the run (how many events were observed so far).
         self.trace: list[tuple[int, str, str, str, str | None]] = []
+        self.position: Callable[[], int] = lambda: 0
 
     def _step(self, store: str, name: str, key: str | None) -> None:
         self.steps += 1
@@ -203,7 +204,11 @@ class Environment:
             if self.scheduler.active:
                 # A scheduling point: the store call happens when this task gets its turn.
                 task.pause()
-            self.trace.append((self.scheduler.tick, task.name, store, name, key))
+            lane = task.name
+        else:
+            lane = getattr(_local, "client", None)
+        if lane is not None:
+            self.trace.append((self.position(), lane, store, name, key))
         inst = getattr(_local, "instance", None)
         if inst is not None and inst.crashed:
             raise Crashed()
@@ -228,8 +233,9 @@ class OpRunner:
                 job = jobs.get()
                 if job is None:
                     return
-                fn, instance, box, done = job
+                fn, instance, box, done, client = job
                 _local.instance = instance
+                _local.client = client
                 try:
                     box.append((True, fn()))
                 except BaseException as e:  # noqa: BLE001 - handed to the harness
@@ -239,12 +245,12 @@ class OpRunner:
         threading.Thread(target=loop, name="subject-client", daemon=True).start()
         return jobs
 
-    def call(self, fn: Callable[[], Any], instance: Instance | None, what: str) -> Any:
+    def call(self, fn: Callable[[], Any], instance: Instance | None, what: str, client: str | None = None) -> Any:
         if self._jobs is None:
             self._jobs = self._start()
         box: list[tuple[bool, Any]] = []
         done = threading.Event()
-        self._jobs.put((fn, instance, box, done))
+        self._jobs.put((fn, instance, box, done, client))
         if not done.wait(self.timeout):
             self._jobs = None  # abandon the stuck thread
             raise Hung(f"{what} did not return within {self.timeout:g} s")

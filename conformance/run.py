@@ -113,8 +113,14 @@ class Run:
         raw_cache, raw_db, raw_queues, extras, self._close_backend = self.backend.open(self.clock)
         self.env = Environment(raw_cache, raw_db, raw_queues, self.clock, op_timeout, extras,
                                getattr(self.backend, "name", "memory"))
+        bind = getattr(self.backend, "bind", None)
+        if callable(bind):
+            # Real backends route their raw clients (env.redis) through the same steps and
+            # faults as env.cache.
+            bind(self.env)
         self.runner = OpRunner(op_timeout)
         self.events: list[Any] = []
+        self.env.position = lambda: len(self.events)
         self.lines: list[str] = []
         self.failed = False
         self.closed = False
@@ -218,7 +224,7 @@ class Run:
         self._feed(Invoke(op, client, kind, key, value, now))  # type: ignore[arg-type]
         args = ", ".join(repr(a) for a in (key, value) if a is not None)
         try:
-            result = self.runner.call(fn, self.instances[self._index(client)], f"{kind}({args})")
+            result = self.runner.call(fn, self.instances[self._index(client)], f"{kind}({args})", client)
         except Hung as e:
             self._violate(Violation("liveness", key, f"{kind}({args}) returns within {self.op_timeout:g} s", e.what))
         except (ConnectionError, TimeoutError) as e:
