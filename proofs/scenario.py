@@ -23,7 +23,9 @@ from typing import Any
 from model.protocols import INITIAL, TransitionSystem, property_by_id
 from proofs.verdict import Trace
 
-__all__ = ["FORMAT", "KEY", "FAULTS", "ScenarioError", "export", "write", "load", "parse"]
+__all__ = [
+    "FORMAT", "KEY", "FAULTS", "ScenarioError", "export", "write", "load", "parse", "run_on_model",
+]
 
 FORMAT = "cache-conformance/scenario@1"
 KEY = "k"  # the models are per key; one key is enough to show every violation here
@@ -164,3 +166,40 @@ def load(path: str | Path) -> dict[str, Any]:
         raise ScenarioError(f"{p}: not JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
     return parse(data, str(p))
 
+
+
+def run_on_model(system: TransitionSystem, data: dict[str, Any]) -> list[dict[str, int]]:
+    """Replay a scenario on the protocol model itself; the states after each step.
+
+    This checks what replay on a real implementation relies on: the schedule alone (who
+    makes the next store call, and where faults fall) determines the run, because a
+    client's possible steps in a state are mutually exclusive. Raises ScenarioError if a
+    scheduled client has no step, or more than one, or a fault cannot happen there.
+    """
+    from model.protocols.expr import evaluate  # the reference semantics
+
+    state = dict(system.init)
+    states = [dict(state)]
+    faults = sorted(data["faults"], key=lambda f: f["before_step"])
+
+    def apply(candidates: list[int], what: str) -> None:
+        enabled = [a for a in candidates if evaluate(system.actions[a].guard, state)]
+        if len(enabled) != 1:
+            raise ScenarioError(f"{what}: {len(enabled)} possible steps, expected exactly 1")
+        action = system.actions[enabled[0]]
+        new = {name: int(evaluate(e, state)) for name, e in action.effects}
+        state.update(new)
+        states.append(dict(state))
+
+    def inject(before: int) -> None:
+        while faults and faults[0]["before_step"] == before:
+            name = faults.pop(0)["fault"]
+            apply([a for a, act in enumerate(system.actions) if act.fault == name],
+                  f"fault {name} before step {before}")
+
+    for n, client in enumerate(data["schedule"]):
+        inject(n)
+        apply([a for a, act in enumerate(system.actions) if act.actor == client],
+              f"step {n} ({client})")
+    inject(len(data["schedule"]))
+    return states

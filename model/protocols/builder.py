@@ -289,7 +289,10 @@ def build(protocol: Protocol, scenario: Scenario | None = None) -> TransitionSys
                     else:
                         target = where[br.goto]
                     seq.append((pc, const(target)))
-                    name = f"{client.name}.{op_label(ctx.op, sc)}.{step.label}"
+                    label = op_label(ctx.op, sc)
+                    if sum(op_label(o, sc) == label for o in client.ops) > 1:
+                        label += f"#{i + 1}"  # e.g. two flushes: flush#1, flush#2
+                    name = f"{client.name}.{label}.{step.label}"
                     if len(step.branches) > 1:
                         name += f"[{br.note or k}]"
                     actions.append(
@@ -308,6 +311,8 @@ def build(protocol: Protocol, scenario: Scenario | None = None) -> TransitionSys
 
     quiescent = and_(*(eq(var(f"{c}_pc"), d) for c, d in done_of.items()))
     actions += _faults(sc, variables, init, quiescent, bases_of, done_of)
+    names = [a.name for a in actions]
+    assert len(set(names)) == len(names), "action names must identify actions in traces"
     cached = ite(OpContext.is_value(var("cache"), sc), var("cache"), ABSENT)
     return TransitionSystem(
         protocol=protocol.id,
