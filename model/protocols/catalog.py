@@ -60,7 +60,7 @@ def protocol_by_id(pid: str) -> Protocol:
     raise KeyError(f"unknown protocol {pid!r}; known: {known}")
 
 
-_WRITER_DB_FAULT = make_scenario({"c0": ["write", "write"]}, Faults(db_down=1), INITIAL)
+_WRITER_DB_FAULT = WT_DB_FIRST_SET.default  # one writer, two writes, the DB may go down once
 _TWO_WRITERS = make_scenario({"c0": ["write"], "c1": ["write"]}, Faults(), INITIAL)
 
 REQUIRED: tuple[Row, ...] = (

@@ -97,7 +97,6 @@ def _versioned(ctx: OpContext, op: Op) -> Sequence[Step]:
 
 
 _WRITER_DB_FAULT = make_scenario({"c0": ["write", "write"]}, Faults(db_down=1), INITIAL)
-_TWO_WRITERS = make_scenario({"c0": ["write"], "c1": ["write"]}, Faults(), INITIAL)
 
 WT_DB_FIRST_SET = Protocol(
     "wt-db-first-set", "write-through", "db.put, then cache.set", _db_first_set,
