@@ -1,0 +1,478 @@
+"""Counterexample timelines: a check's history drawn lane by lane, as text and as HTML/SVG.
+
+    report = run_check("mycache:factory", "write-through", clients=2)
+    print(render_text(report))              # terminal: one column per client and worker
+    write_html(report, "cc-timeline.html")  # self-contained page with an inline SVG
+
+The x-axis is the order of observation, not virtual time: the simulated clock stands still
+during a concurrent batch, so time alone would stack every step on one spot. Each history
+event and each store step gets one position; virtual time is shown as labels.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from attrs import frozen
+
+from model.events import Crash, DbObserved, Fail, Fault, Invoke, Ok, Tick
+
+__all__ = ["Slot", "Op", "Timeline", "build", "render_text", "render_html", "write_html"]
+
+Step = tuple[int, str, str, str, "str | None"]
+
+
+@frozen
+class Slot:
+    """One position on the x-axis.
+
+    Attributes:
+        x: the position (0, 1, ...).
+        kind: "event" (one history event), "observe" (a run of harness clock and DB
+            observations, folded into one position because they happen between operations),
+            "step" (one store call of a lane), or "end" (the end-of-run checks).
+        events: the history indexes shown here.
+        step: the trace entry, for a step.
+        time: virtual time, where an event gives it.
+    """
+
+    x: int
+    kind: str
+    events: tuple[int, ...] = ()
+    step: Step | None = None
+    time: float | None = None
+
+
+@frozen
+class Op:
+    """One subject operation: a bar from its invocation to its response."""
+
+    op: int
+    lane: str
+    kind: str
+    key: str | None
+    value: str | None
+    start: int
+    end: int | None  # None: no response was observed (crash, end of history)
+    outcome: str  # "ok", "fail" or "open"
+    result: str | None  # a read's value, or the error of a failed operation
+
+    @property
+    def call(self) -> str:
+        return f"{self.kind}({', '.join(repr(a) for a in (self.key, self.value) if a is not None)})"
+
+    @property
+    def response(self) -> str:
+        if self.outcome == "fail":
+            return f"fail: {self.result}"
+        if self.outcome == "open":
+            return "no response"
+        return f"-> {self.result!r}" if self.kind == "read" else "ok"
+
+    @property
+    def short_response(self) -> str:
+        """The response with a failure cut to its error type (the full text goes in tooltips)."""
+        if self.outcome == "fail" and self.result:
+            return f"fail: {self.result.split(':', 1)[0]}"
+        return self.response
+
+
+@frozen
+class Timeline:
+    """The layout both renderings share."""
+
+    lanes: tuple[str, ...]
+    slots: tuple[Slot, ...]
+    ops: tuple[Op, ...]
+    history: tuple[Any, ...]
+    violating_event: int | None  # history index of the event that broke the contract
+    violating_op: int | None  # its operation, when the event belongs to one
+    violating_slot: int | None  # x of the highlighted position
+
+
+def build(report: Any) -> Timeline:
+    """Lay out a `CheckReport`'s history and trace on one x-axis."""
+    history = tuple(report.history)
+    trace = tuple(report.trace)
+    violation = report.verdict.violation
+    bad = _find_event(history, violation.event if violation is not None else None)
+    by_pos: dict[int, list[Step]] = {}
+    for step in trace:
+        # A step at position p ran between history[p-1] and history[p]: draw it before event p.
+        by_pos.setdefault(min(step[0], len(history)), []).append(step)
+    slots: list[Slot] = []
+    folded: list[int] = []
+
+    def close_fold() -> None:
+        if folded:
+            slots.append(Slot(len(slots), "observe", tuple(folded), time=history[folded[-1]].time))
+            folded.clear()
+
+    for i in range(len(history) + 1):
+        if by_pos.get(i):
+            close_fold()
+            for step in by_pos[i]:
+                slots.append(Slot(len(slots), "step", step=step))
+        if i == len(history):
+            break
+        e = history[i]
+        if isinstance(e, (Tick, DbObserved)) and i != bad:
+            folded.append(i)
+            continue
+        close_fold()
+        slots.append(Slot(len(slots), "event", (i,), time=e.time))
+    close_fold()
+    if violation is not None and bad is None:
+        slots.append(Slot(len(slots), "end"))
+    slot_of = {i: s.x for s in slots for i in s.events}
+    ops: dict[int, Op] = {}
+    first_seen: dict[str, int] = {}
+    for s in slots:
+        if s.step:
+            first_seen.setdefault(s.step[1], s.x)
+        for i in s.events:
+            e = history[i]
+            if isinstance(e, Invoke):
+                first_seen.setdefault(e.client, s.x)
+                ops[e.op] = Op(e.op, e.client, e.kind, e.key, e.value, s.x, None, "open", None)
+            elif isinstance(e, (Ok, Fail)) and e.op in ops:
+                o = ops[e.op]
+                ops[e.op] = Op(o.op, o.lane, o.kind, o.key, o.value, o.start, s.x,
+                               "ok" if isinstance(e, Ok) else "fail",
+                               e.result if isinstance(e, Ok) else e.error)
+    # Clients before workers, each in order of first appearance.
+    lanes = tuple(sorted(first_seen, key=lambda n: (n.startswith("worker"), first_seen[n])))
+    bad_op = getattr(history[bad], "op", None) if bad is not None else None
+    bad_slot = slot_of.get(bad) if bad is not None else (slots[-1].x if violation is not None else None)
+    return Timeline(lanes, tuple(slots), tuple(ops.values()), history, bad, bad_op, bad_slot)
+
+
+def _find_event(history: Sequence[Any], event: Any) -> int | None:
+    if event is None:
+        return None
+    for i, e in enumerate(history):
+        if e is event:
+            return i
+    # Equal copies (e.g. two identical DB observations) are told apart only by identity;
+    # without it, the last equal one is the likelier culprit, since earlier ones were explained.
+    equal = [i for i, e in enumerate(history) if e == event]
+    return equal[-1] if equal else None
+
+
+def _describe(e: Any) -> str:
+    if isinstance(e, Fault):
+        return f"fault {e.kind}" + (f"({e.key!r})" if e.key is not None else "")
+    if isinstance(e, Crash):
+        return "crash (durable)" if e.durable else "crash"
+    if isinstance(e, DbObserved):
+        return f"db[{e.key!r}] == {e.value!r}"
+    if isinstance(e, Tick):
+        return f"clock -> {e.time:g}"
+    return repr(e)
+
+
+def _observations(tl: Timeline, slot: Slot) -> str:
+    """A folded run of observations, short: 'clock -> 3601; db k0='v2' k1=None'."""
+    ticks = [tl.history[i] for i in slot.events if isinstance(tl.history[i], Tick)]
+    seen = {tl.history[i].key: tl.history[i].value for i in slot.events
+            if isinstance(tl.history[i], DbObserved)}
+    parts = [f"clock -> {ticks[-1].time:g}"] if ticks else []
+    if seen:
+        parts.append("db " + " ".join(f"{k}={v!r}" for k, v in seen.items()))
+    return "; ".join(parts)
+
+
+def _step_text(step: Step) -> str:
+    return f"{step[2]}.{step[3]}" + (f"({step[4]!r})" if step[4] is not None else "()")
+
+
+def _index_label(slot: Slot) -> str:
+    if not slot.events:
+        return ""
+    a, b = slot.events[0], slot.events[-1]
+    return f"{a}" if a == b else f"{a}-{b}"
+
+
+# ---------------------------------------------------------------- text
+
+def render_text(report: Any, *, color: bool = False, width: int = 30) -> str:
+    """The timeline as a table: time runs downwards, one column per client and worker.
+
+    Args:
+        color: add ANSI colours (via rich); the plain text reads the same without them.
+        width: the widest a lane column may grow.
+    """
+    tl = build(report)
+    if not tl.slots:
+        return "timeline: no history was recorded"
+    ops_at: dict[tuple[str, int], tuple[str, Op]] = {}
+    for o in tl.ops:
+        ops_at[(o.lane, o.start)] = ("start", o)
+        if o.end is not None:
+            ops_at[(o.lane, o.end)] = ("end", o)
+    open_at = {(o.lane, x) for o in tl.ops for x in range(o.start, (o.end if o.end is not None else len(tl.slots)))}
+    rows: list[tuple[list[str], str, str | None]] = []  # cells, note, style
+    for s in tl.slots:
+        cells = []
+        for lane in tl.lanes:
+            hit = ops_at.get((lane, s.x))
+            bad = hit is not None and hit[1].op == tl.violating_op
+            bar = "┃" if any(o.op == tl.violating_op and o.lane == lane and o.start < s.x
+                             and (o.end is None or s.x < o.end) for o in tl.ops) else "│"
+            if hit and hit[0] == "start":
+                cells.append(("┏ " if bad else "┌ ") + hit[1].call)
+            elif hit:
+                cells.append(("┗ " if bad else "└ ") + hit[1].short_response)
+            elif s.step and s.step[1] == lane:
+                cells.append(("├ " if (lane, s.x) in open_at else "• ") + _step_text(s.step))
+            elif (lane, s.x) in open_at:
+                cells.append(bar)
+            else:
+                cells.append("")
+        note, style = "", None
+        if s.kind == "event":
+            e = tl.history[s.events[0]]
+            if isinstance(e, (Fault, Crash)):
+                note, style = _describe(e), "fault"
+            elif not isinstance(e, (Invoke, Ok, Fail)):
+                note = _describe(e)
+        elif s.kind == "observe":
+            note, style = _observations(tl, s), "dim"
+        elif s.kind == "end":
+            note = "end of run"
+        if s.x == tl.violating_slot:
+            v = report.verdict.violation
+            note, style = (note + "  " if note else "") + f"<< VIOLATION: {v.clause}", "violation"
+        rows.append((cells, note, style))
+    widths = [min(width, max([len(lane)] + [len(r[0][j]) for r in rows])) for j, lane in enumerate(tl.lanes)]
+    lines: list[tuple[str, str | None]] = []
+    head = ["pos", "event", "time"] + [lane.ljust(w) for lane, w in zip(tl.lanes, widths)]
+    lines.append(("{:>4} {:>7} {:>7}  ".format(*head[:3]) + "  ".join(head[3:]) + "  notes", "head"))
+    span = sum(widths) + 2 * (len(widths) - 1)
+    for s, (cells, note, style) in zip(tl.slots, rows):
+        time = f"{s.time:g}" if s.time is not None and s.kind != "step" else ""
+        lead = f"{s.x:>4} {_index_label(s):>7} {time:>7}  "
+        if style == "fault":
+            # A fault or crash concerns every lane at once: draw it across all of them.
+            body = f" {note} ".center(span, "═")
+            lines.append((lead + body, style))
+            continue
+        body = "  ".join(_fit(c, w).ljust(w) for c, w in zip(cells, widths))
+        lines.append(((lead + body + ("  " + note if note else "")).rstrip(), style))
+    lines += _violation_lines(report, tl)
+    if not color:
+        return "\n".join(text for text, _ in lines)
+    return _colour(lines)
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _where(tl: Timeline) -> str:
+    """Where the violation is: 'event 10 (c0 #4 read('k0') -> 'v3')' or 'the end of the run'."""
+    if tl.violating_event is None:
+        return "the end of the run"
+    op = next((o for o in tl.ops if o.op == tl.violating_op), None)
+    what = f"{op.lane} #{op.op} {op.call} {op.response}" if op else _describe(tl.history[tl.violating_event])
+    return f"event {tl.violating_event} ({what})"
+
+
+def _violation_lines(report: Any, tl: Timeline) -> list[tuple[str, str | None]]:
+    v = report.verdict.violation
+    if v is None:
+        return [("", None), (f"{report.verdict.status}: no violation to show (the last example run is drawn)", None)]
+    key = f" on key {v.key!r}" if v.key is not None else ""
+    return [("", None), (f"VIOLATION of {v.clause}{key} at {_where(tl)}", "violation"),
+            (f"  expected: {v.expected}", None), (f"  observed: {v.observed}", "violation")]
+
+
+def _colour(lines: list[tuple[str, str | None]]) -> str:
+    from rich.console import Console  # only when colour is asked for
+    from rich.text import Text
+
+    styles = {"head": "bold", "fault": "bold yellow", "violation": "bold red", "dim": "dim"}
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, color_system="standard", width=10_000, soft_wrap=True)
+    for text, style in lines:
+        console.print(Text(text, style=styles.get(style or "", "")), highlight=False)
+    return out.getvalue().rstrip("\n")
+
+
+# ---------------------------------------------------------------- HTML
+
+SLOT_W = 52
+LEFT = 120
+TOP = 58
+LANE_H = 84
+OBS_H = 40
+
+_CSS = """
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
+h1{font-size:1.3em}h1 .status-VIOLATES{color:#b00020}h1 .status-CONFORMS{color:#1b7f3b}
+h1 .status-UNKNOWN{color:#a66b00}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em}dt{font-weight:600}
+dd{margin:0;font-family:ui-monospace,monospace}dd.observed{color:#b00020}
+.scroll{overflow-x:auto;border:1px solid #ddd;background:#fff}
+pre{background:#f6f6f6;padding:1em;overflow-x:auto}
+.legend span{display:inline-block;margin-right:1.2em}
+.sw{display:inline-block;width:1.6em;height:.8em;vertical-align:middle;margin-right:.3em}
+svg text{font:11px ui-monospace,monospace;fill:#222}
+svg .axis text{font-size:9px;fill:#666}svg .lane-name{font-weight:600;font-size:12px}
+svg .lane-bg{fill:#fafafa;stroke:#eee}
+rect.op{fill:#cfe3ff;stroke:#3b6fb6;rx:3}rect.op.read{fill:#d9f2d9;stroke:#3a8a3a}
+rect.op.flush{fill:#eee0ff;stroke:#7a4fb0}rect.op.fail{fill:#ffe1c4;stroke:#c26a00;stroke-dasharray:4 2}
+rect.op.open{stroke-dasharray:2 2}
+rect.op.violation{fill:#ffc9cf;stroke:#b00020;stroke-width:3}
+line.step{stroke-width:3;stroke:#555}line.step.db{stroke:#1f4fa0}line.step.cache{stroke:#d9730d}
+text.step-label{font-size:9px;fill:#555}
+g.fault line{stroke:#b8860b;stroke-width:2;stroke-dasharray:6 3}g.fault text{fill:#8a6400;font-weight:600}
+g.fault.crash line{stroke:#000;stroke-width:3}g.fault.crash text{fill:#000}
+circle.observe{fill:#999}circle.observe.violation{fill:#b00020;r:6}
+g.end.violation line{stroke:#b00020;stroke-width:3}
+text.violation-label{fill:#b00020;font-weight:700}
+"""
+
+
+def _x(x: int) -> float:
+    return LEFT + x * SLOT_W + SLOT_W / 2
+
+
+def _svg(report: Any, tl: Timeline) -> str:
+    e = html.escape
+    n = max(len(tl.slots), 1)
+    width = LEFT + n * SLOT_W + 160  # room for the last response label
+    lanes_bottom = TOP + len(tl.lanes) * LANE_H
+    height = lanes_bottom + OBS_H
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" id="timeline" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}">']
+    # Axis: history index of every event position, virtual time where it changes.
+    out.append('<g class="axis"><text x="4" y="14">event</text><text x="4" y="28">time</text>')
+    last_time = None
+    for s in tl.slots:
+        if s.events:
+            out.append(f'<text x="{_x(s.x):.0f}" y="14" text-anchor="middle">#{_index_label(s)}</text>')
+        if s.time is not None and s.time != last_time:
+            out.append(f'<text x="{_x(s.x):.0f}" y="28" text-anchor="middle">t={s.time:g}</text>')
+            last_time = s.time
+    out.append("</g>")
+    for j, lane in enumerate(tl.lanes):
+        y = TOP + j * LANE_H
+        out.append(f'<g class="lane" data-lane="{e(lane)}" transform="translate(0,{y})">')
+        out.append(f'<rect class="lane-bg" x="0" y="0" width="{width}" height="{LANE_H - 4}"/>')
+        out.append(f'<text class="lane-name" x="8" y="{LANE_H / 2:.0f}">{e(lane)}</text>')
+        for o in tl.ops:
+            if o.lane != lane:
+                continue
+            x0 = _x(o.start) - 8
+            x1 = _x(o.end) + 8 if o.end is not None else LEFT + n * SLOT_W
+            cls = f"op {o.kind} {o.outcome}" + (" violation" if o.op == tl.violating_op else "")
+            tip = f"#{o.op} {o.call} {o.response}"
+            out.append(f'<rect class="{cls}" data-op="{o.op}" x="{x0:.0f}" y="20" width="{x1 - x0:.0f}" '
+                       f'height="22"><title>{e(tip)}</title></rect>')
+            out.append(f'<text class="op-call" x="{x0:.0f}" y="14">{e(o.call)}</text>')
+            label_cls = "op-response violation-label" if o.op == tl.violating_op else "op-response"
+            mark = "  ✗ violation" if o.op == tl.violating_op else ""
+            out.append(f'<text class="{label_cls}" x="{x1:.0f}" y="72" text-anchor="end">'
+                       f'{e(o.response + mark)}</text>')
+        for s in tl.slots:
+            if s.step and s.step[1] == lane:
+                _, _, store, call, key = s.step
+                out.append(f'<line class="step {e(store)}" data-store="{e(store)}" data-call="{e(call)}" '
+                           f'x1="{_x(s.x):.0f}" x2="{_x(s.x):.0f}" y1="16" y2="46">'
+                           f'<title>{e(_step_text(s.step))}</title></line>')
+                out.append(f'<text class="step-label" x="{_x(s.x):.0f}" y="57" '
+                           f'text-anchor="middle">{e(store)}.{e(call)}</text>')
+        out.append("</g>")
+    # Harness observations (DB reads, clock) get a row of their own under the lanes.
+    out.append(f'<g class="observations" transform="translate(0,{lanes_bottom})">'
+               f'<text class="lane-name" x="8" y="22">harness</text>')
+    for s in tl.slots:
+        bad = s.x == tl.violating_slot and tl.violating_op is None
+        if s.kind == "observe" or (s.kind == "event" and isinstance(tl.history[s.events[0]], (Tick, DbObserved))):
+            tip = _observations(tl, s) if s.kind == "observe" else _describe(tl.history[s.events[0]])
+            out.append(f'<circle class="observe{" violation" if bad else ""}" cx="{_x(s.x):.0f}" cy="18" r="4">'
+                       f'<title>{e(tip)}</title></circle>')
+            if bad:
+                out.append(f'<text class="violation-label" x="{_x(s.x) + 8:.0f}" y="34">{e(tip)} ✗</text>')
+    out.append("</g>")
+    for s in tl.slots:
+        if s.kind != "event":
+            continue
+        ev = tl.history[s.events[0]]
+        if isinstance(ev, (Fault, Crash)):
+            cls = "fault crash" if isinstance(ev, Crash) else "fault"
+            kind = "crash" if isinstance(ev, Crash) else ev.kind
+            bad = " violation" if s.x == tl.violating_slot else ""
+            out.append(f'<g class="{cls}{bad}" data-kind="{e(kind)}"><title>{e(_describe(ev))}</title>'
+                       f'<line x1="{_x(s.x):.0f}" x2="{_x(s.x):.0f}" y1="{TOP - 14}" y2="{lanes_bottom}"/>'
+                       f'<text x="{_x(s.x) + 4:.0f}" y="{TOP - 4}">{e(_describe(ev).removeprefix("fault "))}</text></g>')
+    if tl.slots and tl.slots[-1].kind == "end":
+        x = _x(tl.slots[-1].x)
+        out.append(f'<g class="end violation"><line x1="{x:.0f}" x2="{x:.0f}" y1="{TOP - 14}" y2="{lanes_bottom}"/>'
+                   f'<text class="violation-label" x="{x + 4:.0f}" y="{TOP - 4}">end of run ✗</text></g>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def render_html(report: Any) -> str:
+    """A self-contained HTML page (inline CSS and SVG, no external assets) showing the verdict,
+    the timeline, the runnable counterexample and the raw history.
+
+    Stable hooks for tests and tools: `svg#timeline`, `g.lane[data-lane="c0"]`, `rect.op`
+    (`data-op`, kind and outcome classes), `line.step` (`data-store`, `data-call`),
+    `g.fault[data-kind]`, `.violation`, `dd.expected`, `dd.observed`, `pre#counterexample`.
+    """
+    e = html.escape
+    tl = build(report)
+    v = report.verdict.violation
+    status = report.verdict.status
+    title = f"{status}{' ' + v.clause if v else ''}: {report.target} as {report.policy}"
+    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+             f"<title>{e(title)}</title><style>{_CSS}</style></head><body>",
+             f'<h1><span class="status-{e(status)}">{e(status)}</span>: {e(report.target)} as {e(report.policy)}</h1>',
+             f'<p class="stats">{report.examples} examples, {report.steps} steps, '
+             f'{report.seconds:.2f} s, seed {e(str(report.seed))}</p>']
+    if v is not None:
+        at = _where(tl)
+        parts += ['<section id="verdict">', f"<h2>Clause broken: {e(v.clause)} — {e(v.title)}</h2>", "<dl>",
+                  f'<dt>where</dt><dd class="at">{e(at)}</dd>',
+                  f'<dt>key</dt><dd class="key">{e(repr(v.key))}</dd>' if v.key is not None else "",
+                  f'<dt>expected</dt><dd class="expected">{e(v.expected)}</dd>',
+                  f'<dt>observed</dt><dd class="observed">{e(v.observed)}</dd>', "</dl></section>"]
+    elif report.verdict.reason:
+        parts.append(f'<p class="reason">{e(report.verdict.reason)}</p>')
+    if report.note:
+        parts.append(f'<p class="note">note: {e(report.note)}</p>')
+    parts += ['<section id="timeline-section"><h2>Timeline</h2>',
+              '<p class="legend">x-axis: order of observation (event index, virtual time above). '
+              '<span><i class="sw" style="background:#cfe3ff;border:1px solid #3b6fb6"></i>write</span>'
+              '<span><i class="sw" style="background:#d9f2d9;border:1px solid #3a8a3a"></i>read</span>'
+              '<span><i class="sw" style="background:#eee0ff;border:1px solid #7a4fb0"></i>flush</span>'
+              '<span><i class="sw" style="background:#ffe1c4;border:1px dashed #c26a00"></i>failed</span>'
+              '<span><i class="sw" style="background:#ffc9cf;border:2px solid #b00020"></i>violation</span>'
+              '<span><i class="sw" style="border-left:3px solid #1f4fa0"></i>db step</span>'
+              '<span><i class="sw" style="border-left:3px solid #d9730d"></i>cache step</span>'
+              '<span><i class="sw" style="border-left:2px dashed #b8860b"></i>fault</span></p>']
+    parts.append(f'<div class="scroll">{_svg(report, tl)}</div></section>' if tl.slots
+                 else '<p class="empty">No history was recorded.</p></section>')
+    if report.counterexample:
+        parts += ['<section id="counterexample-section"><h2>Counterexample (runnable)</h2>',
+                  f'<pre id="counterexample">{e(report.counterexample)}</pre></section>']
+    parts += ['<section id="history-section"><h2>History</h2><ol id="history" start="0">']
+    for i, ev in enumerate(tl.history):
+        cls = ' class="violation-event"' if i == tl.violating_event else ""
+        parts.append(f"<li{cls}>{e(repr(ev))}</li>")
+    parts += ["</ol></section>", "</body></html>"]
+    return "\n".join(p for p in parts if p)
+
+
+def write_html(report: Any, path: str | Path) -> Path:
+    """Write `render_html(report)` to `path` (UTF-8) and return the path."""
+    p = Path(path)
+    p.write_text(render_html(report), encoding="utf-8")
+    return p
