@@ -126,7 +126,7 @@ def build(report: Any) -> Timeline:
         close_fold()
         slots.append(Slot(len(slots), "event", (i,), time=e.time))
     close_fold()
-    if violation is not None and bad is None:
+    if violation is not None and bad is None and slots:
         slots.append(Slot(len(slots), "end"))
     slot_of = {i: s.x for s in slots for i in s.events}
     ops: dict[int, Op] = {}
@@ -147,7 +147,7 @@ def build(report: Any) -> Timeline:
     # Clients before workers, each in order of first appearance.
     lanes = tuple(sorted(first_seen, key=lambda n: (n.startswith("worker"), first_seen[n])))
     bad_op = getattr(history[bad], "op", None) if bad is not None else None
-    bad_slot = slot_of.get(bad) if bad is not None else (slots[-1].x if violation is not None else None)
+    bad_slot = slot_of.get(bad) if bad is not None else (slots[-1].x if violation is not None and slots else None)
     return Timeline(lanes, tuple(slots), tuple(ops.values()), history, bad, bad_op, bad_slot)
 
 
