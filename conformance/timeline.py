@@ -307,8 +307,8 @@ def _colour(lines: list[tuple[str, str | None]]) -> str:
 
 SLOT_W = 52
 LEFT = 120
-TOP = 58
-LANE_H = 84
+TOP = 72
+LANE_H = 92
 OBS_H = 40
 
 _CSS = """
@@ -321,6 +321,7 @@ dd{margin:0;font-family:ui-monospace,monospace}dd.observed{color:#b00020}
 pre{background:#f6f6f6;padding:1em;overflow-x:auto}
 .legend span{display:inline-block;margin-right:1.2em}
 .sw{display:inline-block;width:1.6em;height:.8em;vertical-align:middle;margin-right:.3em}
+.sw.tick{width:3px;height:1.1em}.sw.dot{width:.6em;height:.6em;border-radius:50%;background:#999}
 svg text{font:11px ui-monospace,monospace;fill:#222}
 svg .axis text{font-size:9px;fill:#666}svg .lane-name{font-weight:600;font-size:12px}
 svg .lane-bg{fill:#fafafa;stroke:#eee}
@@ -377,20 +378,23 @@ def _svg(report: Any, tl: Timeline) -> str:
             out.append(f'<text class="op-call" x="{x0:.0f}" y="14">{e(o.call)}</text>')
             label_cls = "op-response violation-label" if o.op == tl.violating_op else "op-response"
             mark = "  ✗ violation" if o.op == tl.violating_op else ""
-            out.append(f'<text class="{label_cls}" x="{x1:.0f}" y="72" text-anchor="end">'
+            out.append(f'<text class="{label_cls}" x="{x1:.0f}" y="80" text-anchor="end">'
                        f'{e(o.response + mark)}</text>')
+        run = 0  # labels of back-to-back steps alternate between two rows so they do not overlap
         for s in tl.slots:
             if s.step and s.step[1] == lane:
                 _, _, store, call, key = s.step
+                prev = tl.slots[s.x - 1] if s.x else None
+                run = run + 1 if prev is not None and prev.step and prev.step[1] == lane else 0
                 out.append(f'<line class="step {e(store)}" data-store="{e(store)}" data-call="{e(call)}" '
                            f'x1="{_x(s.x):.0f}" x2="{_x(s.x):.0f}" y1="16" y2="46">'
                            f'<title>{e(_step_text(s.step))}</title></line>')
-                out.append(f'<text class="step-label" x="{_x(s.x):.0f}" y="57" '
+                out.append(f'<text class="step-label" x="{_x(s.x):.0f}" y="{57 + 10 * (run % 2)}" '
                            f'text-anchor="middle">{e(store)}.{e(call)}</text>')
         out.append("</g>")
     # Harness observations (DB reads, clock) get a row of their own under the lanes.
     out.append(f'<g class="observations" transform="translate(0,{lanes_bottom})">'
-               f'<text class="lane-name" x="8" y="22">harness</text>')
+               f'<text class="lane-name" x="8" y="22">observed</text>')
     for s in tl.slots:
         bad = s.x == tl.violating_slot and tl.violating_op is None
         if s.kind == "observe" or (s.kind == "event" and isinstance(tl.history[s.events[0]], (Tick, DbObserved))):
@@ -400,21 +404,26 @@ def _svg(report: Any, tl: Timeline) -> str:
             if bad:
                 out.append(f'<text class="violation-label" x="{_x(s.x) + 8:.0f}" y="34">{e(tip)} ✗</text>')
     out.append("</g>")
+    row = 0  # labels of back-to-back faults take three rows in turn so they do not overlap
     for s in tl.slots:
         if s.kind != "event":
             continue
         ev = tl.history[s.events[0]]
         if isinstance(ev, (Fault, Crash)):
+            prev = tl.slots[s.x - 1] if s.x else None
+            row = (row + 1) % 3 if prev is not None and prev.kind == "event" and isinstance(
+                tl.history[prev.events[0]], (Fault, Crash)) else 0
+            ty = TOP - 4 - 11 * row
             cls = "fault crash" if isinstance(ev, Crash) else "fault"
             kind = "crash" if isinstance(ev, Crash) else ev.kind
             bad = " violation" if s.x == tl.violating_slot else ""
             out.append(f'<g class="{cls}{bad}" data-kind="{e(kind)}"><title>{e(_describe(ev))}</title>'
-                       f'<line x1="{_x(s.x):.0f}" x2="{_x(s.x):.0f}" y1="{TOP - 14}" y2="{lanes_bottom}"/>'
-                       f'<text x="{_x(s.x) + 4:.0f}" y="{TOP - 4}">{e(_describe(ev).removeprefix("fault "))}</text></g>')
+                       f'<line x1="{_x(s.x):.0f}" x2="{_x(s.x):.0f}" y1="{ty - 10}" y2="{lanes_bottom}"/>'
+                       f'<text x="{_x(s.x) + 4:.0f}" y="{ty}">{e(_describe(ev).removeprefix("fault "))}</text></g>')
     if tl.slots and tl.slots[-1].kind == "end":
         x = _x(tl.slots[-1].x)
         out.append(f'<g class="end violation"><line x1="{x:.0f}" x2="{x:.0f}" y1="{TOP - 14}" y2="{lanes_bottom}"/>'
-                   f'<text class="violation-label" x="{x + 4:.0f}" y="{TOP - 4}">end of run ✗</text></g>')
+                   f'<text class="violation-label" x="{x - 4:.0f}" y="{TOP - 4}" text-anchor="end">end of run ✗</text></g>')
     out.append("</svg>")
     return "\n".join(out)
 
@@ -455,9 +464,10 @@ def render_html(report: Any) -> str:
               '<span><i class="sw" style="background:#eee0ff;border:1px solid #7a4fb0"></i>flush</span>'
               '<span><i class="sw" style="background:#ffe1c4;border:1px dashed #c26a00"></i>failed</span>'
               '<span><i class="sw" style="background:#ffc9cf;border:2px solid #b00020"></i>violation</span>'
-              '<span><i class="sw" style="border-left:3px solid #1f4fa0"></i>db step</span>'
-              '<span><i class="sw" style="border-left:3px solid #d9730d"></i>cache step</span>'
-              '<span><i class="sw" style="border-left:2px dashed #b8860b"></i>fault</span></p>']
+              '<span><i class="sw tick" style="background:#1f4fa0"></i>db step</span>'
+              '<span><i class="sw tick" style="background:#d9730d"></i>cache step</span>'
+              '<span><i class="sw tick" style="border-left:2px dashed #b8860b"></i>fault</span>'
+              '<span><i class="sw dot"></i>DB read / clock by the harness (hover for values)</span></p>']
     parts.append(f'<div class="scroll">{_svg(report, tl)}</div></section>' if tl.slots
                  else '<p class="empty">No history was recorded.</p></section>')
     if report.counterexample:
