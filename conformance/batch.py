@@ -151,7 +151,7 @@ def _crash(run: "Run", clients: dict[str, Task], op_ids: dict[str, int]) -> None
         inst.crashed = True
     for t in clients.values():
         if not t.done:
-            run.env.scheduler.turn(t)
+            run.env.scheduler.turn(t)  # it raises Crashed where it waits and unwinds
         if t.invoked:
             t.outcome = ("crashed", None)
             _complete(run, t, op_ids[t.name])

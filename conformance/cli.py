@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--redis-url", default=None)
     c.add_argument("--database", default=None, help="sqlite path or postgresql:// URL (redis backend)")
     sub.add_parser("policies", help="list the policies and their clauses")
-    for name in ("prove", "explore"):
+    for name in ("prove", "explore", "scenario"):
         q = sub.add_parser(name, help=f"{name} the protocol models (see proofs/)", add_help=False)
         q.add_argument("rest", nargs=argparse.REMAINDER)
     b = sub.add_parser("bench", help="the write-policy benchmark on real Redis (+ SQLite or PostgreSQL)", add_help=False)
@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
     err = stderr or sys.stderr
     args_list = list(sys.argv[1:] if argv is None else argv)
     try:
-        if args_list and args_list[0] in ("prove", "explore"):
+        if args_list and args_list[0] in ("prove", "explore", "scenario"):
             from proofs.cli import main as proofs_main
 
             return proofs_main(args_list, stream=out)

@@ -1,9 +1,14 @@
 """The Hypothesis rule-based state machine generated from a policy's contract.
 
-The rules are the policy's vocabulary (write, read, flush) and its fault model (the
-policy's faults, clock advances, crash and recovery). Every rule acts on a `Run`, whose
-monitor is the oracle, so Hypothesis shrinks a failure to the shortest sequence of
-rules the contract cannot explain.
+Each step draws one action from the policy's vocabulary (write, read, flush, concurrent
+batches) and its fault model (the policy's faults, clock advances, crash and recovery),
+and applies it to a `Run`, whose monitor is the oracle; Hypothesis shrinks a failure to
+the shortest sequence of actions the contract cannot explain.
+
+Why one weighted `step` rule rather than one rule per action: Hypothesis picks rules
+uniformly, and operations are what bugs show through, so they need more weight than any
+single fault. Swarm testing is kept by hand: each example first draws which faults it may
+use at all, so examples with "db-down but never db-up" (and the like) are common.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
 from conformance.run import FAULT_KINDS, Run
 
@@ -21,6 +26,14 @@ __all__ = ["machine_for", "CLOCK_STEPS", "Tracker"]
 # Clock advances: below, around and far beyond the TTLs implementations use, so both
 # "still within TTL" and "TTL has run out" are reachable in a few steps.
 CLOCK_STEPS = (1.0, 5.0, 30.0, 120.0, 600.0, 4000.0)
+
+# Indeterminate (failed) writes per key an example may make: each can take effect at any
+# later moment, so explanations multiply with them; beyond this, writes to that key wait
+# until nothing is down. This bounds what is generated, not what the contract allows.
+MAX_INDETERMINATE = 3
+
+# Weights of the actions an example can draw (faults: 1 each).
+_WEIGHTS = {"read": 4, "write": 4, "flush": 1, "advance": 1, "crash": 1, "concurrent": 4}
 
 
 class Tracker:
@@ -44,11 +57,11 @@ def machine_for(make_run: Callable[[], Run], policy_faults: tuple[str, ...], key
     with the example) or by PCT priorities from a drawn seed (`schedule="pct"`)."""
     # A "-down" fault in the policy's model brings its "-up" (healing) with it.
     faults = tuple(k for k in FAULT_KINDS if k in policy_faults or k.replace("-up", "-down") in policy_faults)
-    has_crash = "crash" in policy_faults
-    keys_st = st.sampled_from(keys)
+    optional = tuple(k for k in faults if not k.endswith("-up")) + ("advance",) + (
+        ("crash",) if "crash" in policy_faults else ())
     n_clients = max(clients, instances)
-    client_st = st.sampled_from([f"c{i}" for i in range(max(1, instances))])
-    # Contention needs shared keys: batches use at most two of them.
+    client_names = [f"c{i}" for i in range(max(1, instances))]
+    # Contention needs shared keys: batch operations mostly use the first key.
     op_st = st.tuples(
         st.integers(0, n_clients - 1).map(lambda i: f"c{i}"),
         st.sampled_from(("write", "write", "read", "flush")),
@@ -61,67 +74,102 @@ def machine_for(make_run: Callable[[], Run], policy_faults: tuple[str, ...], key
             tracker.examples += 1
             self.run = make_run()
             tracker.last = self.run
+            self.enabled: frozenset[str] = frozenset()
 
-        def _step(self, fn: Callable[[], Any]) -> None:
+        @initialize(enabled=st.sets(st.sampled_from(optional)))
+        def swarm(self, enabled: set[str]) -> None:
+            self.enabled = frozenset(enabled)
+
+        def _menu(self) -> list[str]:
+            f = self.run.env.faults
+            menu = ["read"] * _WEIGHTS["read"] + ["write"] * _WEIGHTS["write"]
+            if callable(getattr(self.run.subject, "flush", None)):
+                menu += ["flush"] * _WEIGHTS["flush"]
+            for k in ("advance", "crash"):
+                if k in self.enabled:
+                    menu += [k] * _WEIGHTS[k]
+            menu += [k for k in faults if k in self.enabled]
+            if f.db_down:
+                menu.append("db-up")
+            if f.cache_down:
+                menu.append("cache-up")
+            if n_clients > 1:
+                menu += ["concurrent"] * _WEIGHTS["concurrent"]
+            return menu
+
+        @rule(data=st.data())
+        def step(self, data: st.DataObject) -> None:
+            action = data.draw(st.sampled_from(self._menu()), label="action")
             tracker.steps += 1
             try:
-                fn()
+                self._act(action, data)
             except AssertionError:
                 if tracker.first_failure is None:
                     tracker.first_failure = self.run
                 raise
 
-        @rule(key=keys_st, client=client_st)
-        def write(self, key: str, client: str) -> None:
-            self._step(lambda: self.run.write(key, self.run.fresh_value(), client))
-
-        @rule(key=keys_st, client=client_st)
-        def read(self, key: str, client: str) -> None:
-            self._step(lambda: self.run.read(key, client))
-
-        if n_clients > 1:
-            @rule(ops=st.lists(op_st, min_size=2, max_size=2 * n_clients), data=st.data())
-            def concurrent(self, ops: list[tuple[str, str, str]], data: st.DataObject) -> None:
-                batch = [(c, kind, None if kind == "flush" else key, self.run.fresh_value() if kind == "write" else None)
-                         for c, kind, key in ops]
-                if schedule == "pct":
-                    from conformance.scheduler import PCTChooser
-
-                    chooser: Any = PCTChooser(data.draw(st.integers(0, 2**32 - 1), label="pct seed"))
+        def _act(self, action: str, data: st.DataObject) -> None:
+            run = self.run
+            if action in ("write", "read"):
+                choices = keys
+                f = run.env.faults
+                if action == "write" and (f.db_down or f.cache_down or f.db_timeout is not None):
+                    choices = tuple(k for k in keys if run.indeterminate.get(k, 0) < MAX_INDETERMINATE) or keys
+                    if all(run.indeterminate.get(k, 0) >= MAX_INDETERMINATE for k in keys):
+                        action = "read"
+                key = data.draw(st.sampled_from(choices), label="key")
+                client = data.draw(st.sampled_from(client_names), label="client") if len(client_names) > 1 else "c0"
+                if action == "write":
+                    run.write(key, run.fresh_value(), client)
                 else:
-                    def chooser(options: Any, last: Any) -> str:
-                        # The last task first: shrinking towards index 0 removes preemptions.
-                        ordered = sorted(options, key=lambda o: (last is None or o != last.name, o == "!crash"))
-                        return data.draw(st.sampled_from(ordered), label="schedule")
-                self._step(lambda: self.run.concurrent(batch, chooser=chooser, allow_crash=has_crash))
+                    run.read(key, client)
+            elif action == "flush":
+                run.flush()
+            elif action == "advance":
+                run.advance(data.draw(st.sampled_from(CLOCK_STEPS), label="seconds"))
+            elif action == "crash":
+                run.crash()
+            elif action == "evict":
+                run.fault("evict", data.draw(st.sampled_from(keys), label="key"))
+            elif action == "db-timeout":
+                run.fault("db-timeout", None, data.draw(st.booleans(), label="applied"))
+            elif action == "concurrent":
+                self._concurrent(data)
+            else:
+                run.fault(action)
+
+        def _concurrent(self, data: st.DataObject) -> None:
+            ops = data.draw(st.lists(op_st, min_size=2, max_size=2 * n_clients), label="batch")
+            wake = data.draw(st.booleans(), label="wake workers")
+            readback = data.draw(st.booleans(), label="read back")
+            batch = [(c, kind, None if kind == "flush" else key, self.run.fresh_value() if kind == "write" else None)
+                     for c, kind, key in ops]
+            if schedule == "pct":
+                from conformance.scheduler import PCTChooser
+
+                chooser: Any = PCTChooser(data.draw(st.integers(0, 2**32 - 1), label="pct seed"))
+            else:
+                def chooser(options: Any, last: Any) -> str:
+                    # The last task first: shrinking towards index 0 removes preemptions.
+                    ordered = sorted(options, key=lambda o: (last is None or o != last.name, o == "!crash"))
+                    return data.draw(st.sampled_from(ordered), label="schedule")
+            self.run.concurrent(batch, chooser=chooser, allow_crash="crash" in self.enabled, wake=wake)
+            if readback:
                 # Read back what the batch touched: a race that left the cache and the DB
-                # apart shows at once, not only if a later rule happens to read the key.
+                # apart shows at once. Drawn, because the read also fills the cache, and a
+                # stale-fill race needs the next batch to start on a miss.
                 for key in sorted({o[2] for o in batch if o[2] is not None}):
-                    self._step(lambda key=key: self.run.read(key))
-
-        @precondition(lambda self: callable(getattr(self.run.subject, "flush", None)))
-        @rule()
-        def flush(self) -> None:
-            self._step(self.run.flush)
-
-        @rule(kind=st.sampled_from(faults), key=keys_st, applied=st.booleans())
-        def fault(self, kind: str, key: str, applied: bool) -> None:
-            self._step(lambda: self.run.fault(kind, key if kind == "evict" else None,
-                                              applied if kind == "db-timeout" else None))
-
-        @rule(seconds=st.sampled_from(CLOCK_STEPS))
-        def advance(self, seconds: float) -> None:
-            self._step(lambda: self.run.advance(seconds))
-
-        if has_crash:
-            @rule()
-            def crash(self) -> None:
-                self._step(self.run.crash)
+                    self.run.read(key)
 
         def teardown(self) -> None:
             try:
                 if not self.run.failed:
-                    self._step(self.run.finish)
+                    tracker.steps += 1
+                    self.run.finish()
+            except AssertionError:
+                if tracker.first_failure is None:
+                    tracker.first_failure = self.run
+                raise
             finally:
                 self.run.close()
 

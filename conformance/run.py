@@ -33,7 +33,9 @@ from conformance.target import load_factory
 
 __all__ = ["Run", "ContractViolation", "LivenessFailure", "Inconclusive", "SubjectBuildError", "DEFAULT_KEYS", "FAULT_KINDS"]
 
-DEFAULT_KEYS = ("k0", "k1", "k2")
+# Two keys: enough to show that keys are independent, few enough that a write, a fault and
+# a read of the same key line up often.
+DEFAULT_KEYS = ("k0", "k1")
 FAULT_KINDS = ("db-down", "db-up", "db-timeout", "cache-down", "cache-up", "cache-restart", "evict")
 _FAILED = object()
 
@@ -127,6 +129,9 @@ class Run:
         self._op = 0
         self._value = 0
         self._db_seen: dict[str, str | None] = {}
+        # Failed writes per key: each may still take effect at any later moment, so the
+        # number of explanations grows with them; the machine keeps them few.
+        self.indeterminate: dict[str, int] = {}
         self.initial = dict(initial or {})
         for k, v in self.initial.items():
             raw_db.put(k, v)
@@ -208,6 +213,8 @@ class Run:
             opts += f", staleness={self.staleness!r}"
         if self.keys != DEFAULT_KEYS:
             opts += f", keys={self.keys!r}"
+        if len(self.instances) > 1:
+            opts += f", instances={len(self.instances)}"
         head = ["from conformance import Run", "", f"run = Run({self.label!r}, policy={self.policy.name!r}{opts})"]
         return "\n".join(head + [f"run.{ln}" for ln in self.lines])
 
@@ -228,6 +235,8 @@ class Run:
         except Hung as e:
             self._violate(Violation("liveness", key, f"{kind}({args}) returns within {self.op_timeout:g} s", e.what))
         except (ConnectionError, TimeoutError) as e:
+            if kind == "write" and key is not None:
+                self.indeterminate[key] = self.indeterminate.get(key, 0) + 1
             self._feed(Fail(op, f"{type(e).__name__}: {e}", self.clock.now()))
             return _FAILED
         except HarnessSignal:
@@ -266,7 +275,7 @@ class Run:
         self._settle(self.keys)
 
     def concurrent(self, ops: list[tuple], schedule: list[str] | None = None, *,
-                   chooser: Any = None, allow_crash: bool = False) -> list[str]:
+                   chooser: Any = None, allow_crash: bool = False, wake: bool = False) -> list[str]:
         """Run `ops` — (client, 'write'|'read'|'flush', key, value) — concurrently, one store
         step at a time: following `schedule` (task names and '!fault' entries, as printed in
         counterexamples), else as `chooser(options, last)` picks. Returns the schedule taken.
@@ -286,9 +295,15 @@ class Run:
             allow_crash = allow_crash or "!crash" in schedule
         line_at = len(self.lines)
         self._line("concurrent(...)")
+        if wake:
+            # Move the clock to the next worker's wake-up without running it first, so the
+            # worker's flush races the batch instead of running before it.
+            nxt = min((t.wake_at for t in self.env.workers.tasks if not t.done), default=None)
+            if nxt is not None and nxt > self.clock.now():
+                self.clock.advance(nxt - self.clock.now())
         taken = run_batch(self, norm, chooser or first_runnable, allow_crash)
         shown = [tuple(x for x in o if x is not None) for o in norm]
-        self.lines[line_at] = f"concurrent({shown!r}, schedule={taken!r})"
+        self.lines[line_at] = f"concurrent({shown!r}, schedule={taken!r}{', wake=True' if wake else ''})"
         self._settle(self.keys)
         return taken
 

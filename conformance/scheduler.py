@@ -68,6 +68,9 @@ class Task:
 
     def pause(self) -> None:
         """Give the turn back and wait for the next one (called on the task's own thread)."""
+        if self.instance is not None and self.instance.crashed:
+            # A dying thread never waits: code in its `finally` blocks must not block it.
+            raise Crashed()
         self.yielded.set()
         self.go.wait()
         self.go.clear()

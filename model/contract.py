@@ -16,13 +16,41 @@ from model.events import CacheEntry, Crash, DbObserved, Event, Fail, Fault, Invo
 from model.policies import Policy
 from model.state import KeyState, Stale
 
-__all__ = ["Contract", "Explanations"]
+__all__ = ["Contract", "Explanations", "subsume"]
 
 # A set of explanations: each state with the relaxations its explanation needed. When two
 # paths reach the same state, the one with fewer relaxations is kept (the best account).
 Explanations = dict[KeyState, tuple[str, ...]]
 
 _CACHE_FAULTS = frozenset({"cache-down", "cache-timeout"})
+
+
+def subsume(states: Explanations) -> Explanations:
+    """Drop explanations another one covers. Writes in limbo are options, not obligations
+    (each may take effect later, or never), so a state whose limbo is a superset of an
+    otherwise identical state's allows every future the smaller one allows. Keeping only
+    the maximal ones turns 2^n subsets of n indeterminate writes back into one state per
+    reachable value: sound, and what keeps failed writes from exploding the check."""
+    if len(states) < 2:
+        return states
+    groups: dict[KeyState, list[tuple[KeyState, tuple[str, ...]]]] = {}
+    for s, n in states.items():
+        groups.setdefault(s.but(limbo=frozenset()) if s.limbo else s, []).append((s, n))
+    if len(groups) == len(states):
+        return states
+    out: Explanations = {}
+    for members in groups.values():
+        if len(members) == 1:
+            out[members[0][0]] = members[0][1]
+            continue
+        members.sort(key=lambda m: -len(m[0].limbo))
+        kept: list[tuple[KeyState, tuple[str, ...]]] = []
+        for s, n in members:
+            if not any(s.limbo <= k.limbo for k, _ in kept):
+                kept.append((s, n))
+        for s, n in kept:
+            out[s] = n
+    return out
 
 
 def _keep_best(out: Explanations, state: KeyState, notes: tuple[str, ...]) -> None:
@@ -106,8 +134,10 @@ class Contract:
                     out[t] = tn
                     frontier.append((t, tn))
                     if len(out) > limit:
-                        return None
-        return out
+                        out = subsume(out)
+                        if len(out) > limit:
+                            return None
+        return subsume(out)
 
     # ---- observations ------------------------------------------------------------------
 
