@@ -89,6 +89,8 @@ def run_batch(run: "Run", ops: Sequence[Op], chooser: Chooser, allow_crash: bool
                                            sched.deadlock_message(tasks)))
                 break
             options = [t.name for t in runnable] + ([CRASH] if allow_crash else [])
+            if hasattr(chooser, "tasks"):
+                chooser.tasks = {t.name: t for t in tasks}  # type: ignore[attr-defined]
             name = chooser(options, last)
             taken.append(name)
             if name == CRASH:
@@ -156,6 +158,23 @@ def _crash(run: "Run", clients: dict[str, Task], op_ids: dict[str, int]) -> None
             t.outcome = ("crashed", None)
             _complete(run, t, op_ids[t.name])
     run._crash_and_recover()
+    # The clients themselves live on (they are the users): each goes on with its next
+    # operation against the recovered instance.
+    for name, t in list(clients.items()):
+        rest = t.ops[t.next_op:]
+        if rest:
+            fresh = Task(name, run.instances[run._index(name)], "client")
+            fresh.ops = list(rest)
+            fresh.thread = threading.Thread(target=_client_body, args=(run, fresh, _env_local()),
+                                            name=f"client-{name}", daemon=True)
+            clients[name] = fresh
+            fresh.thread.start()
+
+
+def _env_local() -> threading.local:
+    from conformance.env import _local
+
+    return _local
 
 
 def _abandon(clients: dict[str, Task]) -> None:

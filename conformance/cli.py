@@ -38,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--timeout", type=float, default=2.0, help="seconds a subject call may take before it counts as hung")
     c.add_argument("--staleness", type=float, default=None, help="bounded-staleness bound in seconds (default: subject.fill_ttl, else 300)")
     c.add_argument("--json", dest="json_path", default=None, help="write the report as JSON here")
+    c.add_argument("--html", dest="html_path", default=None, help="write a self-contained HTML timeline of the reported run here")
+    c.add_argument("--no-timeline", action="store_true", help="do not print the text timeline")
+    c.add_argument("--replay", default=None, metavar="FILE",
+                   help="replay a recorded run (a printed counterexample, a --json report) instead of searching")
+    c.add_argument("--scenario", default=None, metavar="FILE",
+                   help="replay a proof scenario (cache-conformance/scenario@1, from `prove --scenarios`)")
     c.add_argument("--clients", type=int, default=1, help="concurrent clients (batches interleaved step by step)")
     c.add_argument("--instances", type=int, default=1, help="application instances sharing one cache and one DB")
     c.add_argument("--schedule", choices=("hypothesis", "pct"), default="hypothesis",
@@ -86,24 +92,43 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     from conformance.check import DEFAULT_EXAMPLES, DEFAULT_STEPS, run_check
 
     json_path = Path(args.json_path) if args.json_path else None
-    if json_path is not None:
-        _check_writable(json_path)
+    html_path = Path(args.html_path) if args.html_path else None
+    for path in (json_path, html_path):
+        if path is not None:
+            _check_writable(path)
     backend = _backend(args)
+    replay_file = args.replay or args.scenario
     try:
-        report = run_check(
-            args.target, args.policy,
-            examples=args.examples if args.examples is not None else DEFAULT_EXAMPLES,
-            steps=args.steps if args.steps is not None else DEFAULT_STEPS,
-            seed=args.seed, op_timeout=args.timeout, staleness=args.staleness, backend=backend,
-            clients=args.clients, instances=args.instances, schedule=args.schedule,
-        )
+        if replay_file:
+            from conformance.replay import load_replay, replay
+
+            if args.replay and args.scenario:
+                raise UsageError("give --replay or --scenario, not both")
+            loaded = load_replay(replay_file)
+            report = replay(args.target, args.policy, loaded, op_timeout=args.timeout, backend=backend)
+        else:
+            report = run_check(
+                args.target, args.policy,
+                examples=args.examples if args.examples is not None else DEFAULT_EXAMPLES,
+                steps=args.steps if args.steps is not None else DEFAULT_STEPS,
+                seed=args.seed, op_timeout=args.timeout, staleness=args.staleness, backend=backend,
+                clients=args.clients, instances=args.instances, schedule=args.schedule,
+            )
     finally:
         close = getattr(backend, "close", None)
         if callable(close):
             close()
     print(report.render(), file=out)
+    if report.verdict.status != "CONFORMS" and report.history and not args.no_timeline:
+        from conformance.timeline import render_text
+
+        print("\ntimeline:\n" + render_text(report, color=out.isatty()), file=out)
     if json_path is not None:
         json_path.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+    if html_path is not None:
+        from conformance.timeline import write_html
+
+        write_html(report, html_path)
     return 0 if report.verdict.status == "CONFORMS" else 1
 
 

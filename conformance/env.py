@@ -203,7 +203,11 @@ class Environment:
         if task is not None:
             if self.scheduler.active:
                 # A scheduling point: the store call happens when this task gets its turn.
-                task.pause()
+                task.at_step = True
+                try:
+                    task.pause()
+                finally:
+                    task.at_step = False
             lane = task.name
         else:
             lane = getattr(_local, "client", None)

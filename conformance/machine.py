@@ -150,8 +150,15 @@ def machine_for(make_run: Callable[[], Run], policy_faults: tuple[str, ...], key
                 chooser: Any = PCTChooser(data.draw(st.integers(0, 2**32 - 1), label="pct seed"))
             else:
                 def chooser(options: Any, last: Any) -> str:
-                    # The last task first: shrinking towards index 0 removes preemptions.
-                    ordered = sorted(options, key=lambda o: (last is None or o != last.name, o == "!crash"))
+                    # Mostly keep running the last task, and preempt it one time in four:
+                    # races that need a long run, a switch, and a long run again (the
+                    # stale fill) are far likelier than under a uniform choice per step,
+                    # and shrinking (towards 0: "no preemption") removes switches.
+                    if last is not None and last.name in options and len(options) > 1:
+                        if data.draw(st.integers(0, 3), label="preempt") < 3:
+                            return last.name
+                        options = [o for o in options if o != last.name]
+                    ordered = sorted(options, key=lambda o: o == "!crash")
                     return data.draw(st.sampled_from(ordered), label="schedule")
             self.run.concurrent(batch, chooser=chooser, allow_crash="crash" in self.enabled, wake=wake)
             if readback:

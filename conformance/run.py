@@ -105,7 +105,8 @@ class Run:
 
     def __init__(self, target: Any, policy: str | Policy, *, keys: tuple[str, ...] = DEFAULT_KEYS,
                  op_timeout: float = 2.0, staleness: float | None = None, backend: Any = None,
-                 initial: dict[str, str] | None = None, instances: int = 1):
+                 initial: dict[str, str] | None = None, instances: int = 1,
+                 initial_cache: dict[str, str] | None = None):
         self.factory, self.label = load_factory(target)
         self.policy = policy if isinstance(policy, Policy) else lookup_policy(policy)
         self.keys = tuple(keys)
@@ -135,6 +136,8 @@ class Run:
         self.initial = dict(initial or {})
         for k, v in self.initial.items():
             raw_db.put(k, v)
+        for k, v in (initial_cache or {}).items():
+            raw_cache.set(k, v, None)
         self.clock.on_advance = lambda now: self._feed(Tick(now))
         if instances < 1:
             raise UsageError(f"instances must be at least 1, got {instances}")
@@ -275,7 +278,8 @@ class Run:
         self._settle(self.keys)
 
     def concurrent(self, ops: list[tuple], schedule: list[str] | None = None, *,
-                   chooser: Any = None, allow_crash: bool = False, wake: bool = False) -> list[str]:
+                   chooser: Any = None, allow_crash: bool = False, wake: bool = False,
+                   store_steps: dict[str, Any] | None = None) -> list[str]:
         """Run `ops` — (client, 'write'|'read'|'flush', key, value) — concurrently, one store
         step at a time: following `schedule` (task names and '!fault' entries, as printed in
         counterexamples), else as `chooser(options, last)` picks. Returns the schedule taken.
@@ -284,7 +288,7 @@ class Run:
             ScheduleMismatch: the schedule names a task that cannot run at that point.
         """
         from conformance.batch import run_batch
-        from conformance.scheduler import ReplayChooser, first_runnable
+        from conformance.scheduler import ReplayChooser, StoreStepChooser, first_runnable
 
         norm = [(o[0], o[1], o[2] if len(o) > 2 else None, o[3] if len(o) > 3 else None) for o in ops]
         for c, kind, key, value in norm:
@@ -293,6 +297,12 @@ class Run:
         if schedule is not None:
             chooser = ReplayChooser(schedule, on_fault=self._schedule_fault)
             allow_crash = allow_crash or "!crash" in schedule
+        elif store_steps is not None:
+            faults: dict[int, list[str]] = {}
+            for f in store_steps.get("faults", []):
+                faults.setdefault(int(f["before_step"]), []).append(f["fault"])
+            chooser = StoreStepChooser(store_steps["schedule"], faults, self._schedule_fault)
+            allow_crash = allow_crash or any("crash" in v for v in faults.values())
         line_at = len(self.lines)
         self._line("concurrent(...)")
         if wake:

@@ -22,7 +22,7 @@ from conformance.errors import Crashed, UsageError
 
 __all__ = [
     "Task", "Scheduler", "SchedLock", "Deadlock", "Blocked", "ScheduleMismatch",
-    "Chooser", "first_runnable", "ReplayChooser", "PCTChooser", "CRASH",
+    "Chooser", "first_runnable", "ReplayChooser", "StoreStepChooser", "PCTChooser", "CRASH",
 ]
 
 CRASH = "!crash"
@@ -59,6 +59,7 @@ class Task:
         self.done = False
         self.error: BaseException | None = None
         self.waiting_for: "SchedLock | None" = None
+        self.at_step = False  # paused right before a store call (not at a lock or between ops)
         self.thread: threading.Thread | None = None
         # client bookkeeping: the controller emits invocations and completions
         self.ops: list[Any] = []
@@ -108,12 +109,54 @@ class ReplayChooser:
             self.on_fault(fault)
         if self.i >= len(self.schedule):
             return first_runnable(options, last)
+        # The models have no background workers: while the schedule lasts, only the
+        # clients it names move.
+        options = [o for o in options if self.tasks.get(o) is None or self.tasks[o].kind == "client"]
         want = self.schedule[self.i]
         self.i += 1
         if want not in options:
             raise ScheduleMismatch(
                 f"the schedule does not match the subject: step {self.i} names {want!r}, but only "
                 f"{', '.join(o for o in options if o != CRASH) or 'nothing'} can run there")
+        return want
+
+
+class StoreStepChooser:
+    """Follows a schedule whose entries are *store calls*: each entry lets that client run
+    until it has made its next store call (the format of exported proof traces,
+    docs/PROOFS.md). `faults` maps a count of entries to the faults injected before the
+    next one; a 'crash' fault is the '!crash' choice."""
+
+    def __init__(self, schedule: Sequence[str], faults: dict[int, list[str]],
+                 on_fault: Callable[[str], None]):
+        self.schedule = list(schedule)
+        self.faults = {k: list(v) for k, v in faults.items()}
+        self.on_fault = on_fault
+        self.i = 0
+        self.tasks: dict[str, Task] = {}
+
+    def __call__(self, options: Sequence[str], last: "Task | None") -> str:
+        due = self.faults.get(self.i, [])
+        while due:
+            fault = due.pop(0)
+            if fault == "crash":
+                if CRASH not in options:
+                    raise ScheduleMismatch(f"a crash before store call {self.i + 1} cannot happen here")
+                return CRASH
+            self.on_fault(fault)
+        if self.i >= len(self.schedule):
+            return first_runnable(options, last)
+        # The models have no background workers: while the schedule lasts, only the
+        # clients it names move.
+        options = [o for o in options if self.tasks.get(o) is None or self.tasks[o].kind == "client"]
+        want = self.schedule[self.i]
+        if want not in options:
+            raise ScheduleMismatch(
+                f"the schedule does not match the subject: store call {self.i + 1} is {want!r}'s, but only "
+                f"{', '.join(o for o in options if o != CRASH) or 'nothing'} can run there")
+        task = self.tasks.get(want)
+        if task is not None and task.at_step:
+            self.i += 1  # this turn makes the store call the entry names
         return want
 
 
