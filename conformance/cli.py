@@ -42,6 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--no-timeline", action="store_true", help="do not print the text timeline")
     c.add_argument("--replay", default=None, metavar="FILE",
                    help="replay a recorded run (a printed counterexample, a --json report) instead of searching")
+    c.add_argument("--exhaustive", default=None, metavar="OPS",
+                   help="explore every interleaving of one small scenario, e.g. 'c0:read:k0 c1:write:k0'")
+    c.add_argument("--preemptions", type=int, default=2, help="preemption bound of --exhaustive (default 2)")
+    c.add_argument("--initial", default=None, metavar="K=V,...", help="DB contents before --exhaustive runs")
     c.add_argument("--scenario", default=None, metavar="FILE",
                    help="replay a proof scenario (cache-conformance/scenario@1, from `prove --scenarios`)")
     c.add_argument("--clients", type=int, default=1, help="concurrent clients (batches interleaved step by step)")
@@ -99,7 +103,16 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     backend = _backend(args)
     replay_file = args.replay or args.scenario
     try:
-        if replay_file:
+        if args.exhaustive:
+            from conformance.exhaustive import explore_schedules, parse_ops
+
+            initial = dict(kv.split("=", 1) for kv in args.initial.split(",")) if args.initial else None
+            if initial is not None and any(not k for k in initial):
+                raise UsageError(f"bad --initial {args.initial!r}: expected key=value,...")
+            report = explore_schedules(args.target, args.policy, parse_ops(args.exhaustive),
+                                       preemptions=args.preemptions, instances=args.instances,
+                                       op_timeout=args.timeout, initial=initial)
+        elif replay_file:
             from conformance.replay import load_replay, replay
 
             if args.replay and args.scenario:

@@ -117,7 +117,7 @@ def replay(target: Any, policy: str | None, loaded: dict[str, Any], *, op_timeou
         kw.pop("policy", None)
         if policy is None:
             raise UsageError("--policy is needed: the replay file does not name one")
-        allowed = {k: v for k, v in kw.items() if k in ("keys", "staleness", "instances")}
+        allowed = {k: v for k, v in kw.items() if k in ("keys", "staleness", "instances", "initial", "initial_cache")}
         if "keys" in allowed:
             allowed["keys"] = tuple(allowed["keys"])
         run = Run(factory, policy, op_timeout=op_timeout, backend=backend, **allowed)

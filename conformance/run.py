@@ -136,7 +136,8 @@ class Run:
         self.initial = dict(initial or {})
         for k, v in self.initial.items():
             raw_db.put(k, v)
-        for k, v in (initial_cache or {}).items():
+        self.initial_cache = dict(initial_cache or {})
+        for k, v in self.initial_cache.items():
             raw_cache.set(k, v, None)
         self.clock.on_advance = lambda now: self._feed(Tick(now))
         if instances < 1:
@@ -218,6 +219,10 @@ class Run:
             opts += f", keys={self.keys!r}"
         if len(self.instances) > 1:
             opts += f", instances={len(self.instances)}"
+        if self.initial:
+            opts += f", initial={self.initial!r}"
+        if self.initial_cache:
+            opts += f", initial_cache={self.initial_cache!r}"
         head = ["from conformance import Run", "", f"run = Run({self.label!r}, policy={self.policy.name!r}{opts})"]
         return "\n".join(head + [f"run.{ln}" for ln in self.lines])
 
