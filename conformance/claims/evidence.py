@@ -5,9 +5,9 @@ proofs/, which the report runs).
     value = measure(benchmark_item)          # -> Outcome("MEASURED", value)
 
 A check item runs `conformance.run_check` on the seed port, with the policy's fault set cut
-down to the item's faults. Scenarios the harness cannot run here are SKIPPED with the reason
-(a Redis port without `--backend redis`; several clients before the harness offers them),
-never passed.
+down to the item's faults (an empty list: no store fault, clock advances only). Scenarios
+the harness cannot run here are SKIPPED with the reason (a Redis port without
+`--backend redis`), never passed.
 """
 
 from __future__ import annotations
@@ -21,34 +21,44 @@ import attrs
 from conformance.check import CheckReport, run_check
 from conformance.claims.register import Benchmark, Check
 from conformance.claims.verdict import Outcome
-from conformance.run import FAULT_KINDS, Run
+from conformance.run import Run
 from conformance.target import load_factory
 from model.policies import policy as lookup_policy
 
-__all__ = ["run_check_item", "measure", "BURST_METRIC", "SPEEDUP_METRIC", "POC_WRITES"]
+__all__ = ["run_check_item", "outcome_of", "needs_redis", "REDIS_ONLY", "measure", "BURST_METRIC", "SPEEDUP_METRIC", "POC_WRITES"]
 
 SPEEDUP_METRIC = "write-latency-speedup"
 BURST_METRIC = "db-writes-after-{n}-writes-of-one-key"
+REDIS_ONLY = "needs --backend redis"  # the report recognises these skips by this text
 POC_WRITES = 20  # 001's benchmark(): NUM_WRITES = 20
 
 
-def _needs_redis(factory: str) -> bool:
-    return factory.endswith("_redis")
+def needs_redis(factory: str) -> bool:
+    """A port that talks to Redis itself (`*_redis`) or a Redis implementation."""
+    return factory.endswith("_redis") or factory.startswith("implementations.redis")
+
+
+def outcome_of(item: Check, status: str, clause: str | None, reason: str = "") -> Outcome:
+    """The outcome of a check item, given what its check produced.
+
+    A check stops at its first violation: one of a clause the claim is not about leaves the
+    claim's clauses undecided (UNKNOWN), neither for nor against it.
+    """
+    if status == "VIOLATES" and item.clauses is not None and clause not in item.clauses:
+        return Outcome("UNKNOWN", detail=f"stopped at another clause first: {clause}")
+    return Outcome(status, detail=clause or reason or "")
 
 
 def run_check_item(
     item: Check, *, examples: int = 200, seed: int | None = 0, backend: Any = None
 ) -> tuple[Outcome, CheckReport | None]:
     """Run one check item; the report is None when the item was skipped."""
-    if _needs_redis(item.factory) and backend is None:
-        return Outcome("SKIPPED", detail="a Redis port: needs --backend redis"), None
+    if needs_redis(item.factory) and backend is None:
+        return Outcome("SKIPPED", detail=f"a Redis port: {REDIS_ONLY}"), None
     policy = lookup_policy(item.policy)
     if item.faults is not None:
-        if not any(kind in FAULT_KINDS for kind in item.faults):
-            # The machine draws its fault rule from the store faults; with none it cannot be
-            # built (sampled_from of nothing). Skipped until the harness allows it.
-            reason = "a scenario without store faults: not supported by this harness yet"
-            return Outcome("SKIPPED", detail=reason), None
+        # An empty fault set is a run with clock advances only: the machine draws its
+        # optional actions from the faults plus "advance", so it is never empty.
         policy = attrs.evolve(policy, faults=tuple(item.faults))
     options: dict[str, Any] = {"examples": examples, "seed": seed, "backend": backend}
     accepted = inspect.signature(run_check).parameters
@@ -60,10 +70,7 @@ def run_check_item(
             return Outcome("SKIPPED", detail=f"{name}={wanted}: this harness runs {name}=1 only"), None
         options[name] = wanted
     report = run_check(item.factory, policy, **options)
-    clause = report.clause
-    if report.verdict.status == "VIOLATES" and item.clauses is not None and clause not in item.clauses:
-        return Outcome("UNKNOWN", detail=f"stopped at another clause first: {clause}"), report
-    return Outcome(report.verdict.status, detail=clause or report.verdict.reason or ""), report
+    return outcome_of(item, report.verdict.status, report.clause, report.verdict.reason or ""), report
 
 
 class _CountingDB:
@@ -129,8 +136,8 @@ def _write_latency_speedup(subjects: tuple[str, ...], backend: Any) -> float:
 
 def measure(item: Benchmark, *, backend: Any = None) -> Outcome:
     """The figure of one benchmark item, or SKIPPED with the reason."""
-    if any(_needs_redis(s) for s in item.subjects) and backend is None:
-        return Outcome("SKIPPED", detail="measured on real Redis: needs --backend redis")
+    if any(needs_redis(s) for s in item.subjects) and backend is None:
+        return Outcome("SKIPPED", detail=f"measured on real Redis: {REDIS_ONLY}")
     if item.metric == SPEEDUP_METRIC:
         return Outcome("MEASURED", _write_latency_speedup(item.subjects, backend))
     prefix, _, rest = item.metric.partition("db-writes-after-")

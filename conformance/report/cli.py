@@ -1,0 +1,166 @@
+"""`cache-conformance report [--out DIR] [--backend memory|redis] [--examples N] [--update-readme]`.
+
+`main(argv, *, stream) -> int`, argv being what follows the word `report`. Exit codes:
+0 the report was written and every built-in CONFORMS, every mutant VIOLATES, every proof
+row is settled and every claim has a verdict; 1 the report was written but something is
+not so (listed at the end); 2 bad input, such as an output directory that cannot be written
+(one line, nothing run, nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from conformance.report.model import BUILTIN, MUTANT, SEED, Report
+
+__all__ = ["main", "README_PATH"]
+
+README_PATH = Path(__file__).resolve().parents[2] / "README.md"
+
+
+class _Usage(ValueError):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _Usage(message)
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
+def _parser() -> _Parser:
+    p = _Parser(prog="cache-conformance report", description="Run the proofs, every check and every claim; "
+                "write report.md and report.html.")
+    p.add_argument("--out", type=Path, default=Path("cc-report"), help="output directory (default %(default)s)")
+    p.add_argument("--backend", choices=("memory", "redis"), default="memory",
+                   help="memory (default) or redis: adds the Redis implementations and seed ports")
+    p.add_argument("--examples", type=_positive, default=None, help="Hypothesis examples per check")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--update-readme", action="store_true",
+                   help="also rewrite README.md's section 'What the seeds get wrong' from this run's verdicts")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def _writable(out: Path) -> None:
+    """Raise _Usage unless `out` is (or can be made) a writable directory. Checked before
+    anything runs, so a bad --out costs nothing and loses nothing."""
+    if out.exists() and not out.is_dir():
+        raise _Usage(f"cannot write the report to {str(out)!r}: it is a file, not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".cc-probe-"):
+            pass
+    except OSError as e:
+        raise _Usage(f"cannot write the report to {str(out)!r}: {e.strerror or e}") from None
+
+
+class _Bar:
+    """A rich progress bar on the stream (only drawn when the stream is a terminal or asked)."""
+
+    def __init__(self, stream: TextIO, enabled: bool) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.console = Console(file=stream, highlight=False, soft_wrap=True)
+        self.progress = Progress(TextColumn("[bold]report"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                 TextColumn("{task.description}"), console=self.console,
+                                 disable=not enabled, transient=False)
+        self.task = self.progress.add_task("starting", total=None)
+
+    def total(self, n: int) -> None:
+        self.progress.update(self.task, total=n)
+
+    def step(self, text: str) -> None:
+        self.progress.update(self.task, advance=1, description=text)
+
+    def note(self, line: str) -> None:
+        self.console.print(f"report: {line}", markup=False)
+
+
+def _summary(report: Report, bar: _Bar) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"cache-conformance report ({report.backend}, {report.seconds:.0f} s)")
+    for col in ("part", "rows", "as expected", "details"):
+        table.add_column(col)
+    for group, want in ((BUILTIN, "CONFORMS"), (MUTANT, "VIOLATES")):
+        rows = report.rows(group)
+        bad = [f"{r.name} ({r.result.job.scenario()}): {r.result.status}" for r in rows if not r.met]
+        table.add_row(f"{group}s", str(len(rows)), f"{len(rows) - len(bad)} {want}", "; ".join(bad) or "-")
+    seeds = report.rows(SEED)
+    counts: dict[str, int] = {}
+    for r in seeds:
+        counts[r.result.status] = counts.get(r.result.status, 0) + 1
+    table.add_row("seed ports", str(len(seeds)), "-", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    settled = sum(1 for p in report.proofs if p.verdict in ("PROVED", "REFUTED"))
+    table.add_row("proofs", str(len(report.proofs)), f"{settled} settled", "-")
+    verdicts: dict[str, int] = {}
+    for c in report.claims:
+        verdicts[c.verdict.status] = verdicts.get(c.verdict.status, 0) + 1
+    table.add_row("claims", str(len(report.claims)), "-", ", ".join(f"{k} {v}" for k, v in sorted(verdicts.items())))
+    bar.console.print(table)
+
+
+def main(argv: list[str], *, stream: TextIO = sys.stdout) -> int:
+    """Run `cache-conformance report` with `argv` (the words after `report`)."""
+    try:
+        args = _parser().parse_args(argv)
+        _writable(args.out)
+    except _Usage as e:
+        stream.write(f"cache-conformance report: error: {e}\n")
+        return 2
+    from conformance.claims import load_register
+    from conformance.report.build import build_report
+    from conformance.report.html import render_html
+    from conformance.report.markdown import (
+        readme_statuses,
+        render_markdown,
+        render_seeds_section,
+        replace_readme_section,
+        write_timelines,
+    )
+
+    enabled = not args.no_progress and (stream.isatty() or os.environ.get("CC_PROGRESS") == "1")
+    bar = _Bar(stream, enabled)
+    with bar.progress:
+        report = build_report(args.out, backend=args.backend, examples=args.examples, seed=args.seed,
+                              progress=bar)
+    try:
+        write_timelines(report, args.out)
+        (args.out / "report.md").write_text(render_markdown(report), encoding="utf-8")
+        (args.out / "report.html").write_text(render_html(report), encoding="utf-8")
+    except OSError as e:  # the directory was writable a moment ago: it changed under us
+        stream.write(f"cache-conformance report: error: cannot write the report to {str(args.out)!r}: "
+                     f"{e.strerror or e}\n")
+        return 2
+    _summary(report, bar)
+    for line in report.skipped:
+        bar.note(f"skipped: {line}")
+    bar.note(f"wrote {args.out / 'report.md'} and {args.out / 'report.html'} in {report.seconds:.1f} s")
+    if args.update_readme:
+        statuses = {c.claim.id: c.verdict.status for c in report.claims}
+        text = README_PATH.read_text(encoding="utf-8")
+        new = replace_readme_section(text, render_seeds_section(load_register(), statuses))
+        if new != text:
+            README_PATH.write_text(new, encoding="utf-8")
+        bar.note(f"README section {'updated' if new != text else 'already up to date'}: {README_PATH}")
+        assert readme_statuses(new) is not None
+    problems = report.problems()
+    for p in problems:
+        bar.note(f"not as expected: {p}")
+    return 1 if problems else 0

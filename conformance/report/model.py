@@ -1,0 +1,225 @@
+"""What a report holds: the rows of its tables, as frozen data the writers only format.
+
+Nothing here runs anything. `conformance.report.execute` fills these classes; the markdown,
+HTML and terminal writers read them. Every status is computed by the run that produced the
+report; none is written down anywhere else.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from conformance.claims import Claim, ClaimVerdict, Outcome
+from conformance.claims.evidence import REDIS_ONLY
+
+__all__ = [
+    "Job",
+    "CheckResult",
+    "CheckRow",
+    "ProofRow",
+    "ClaimRow",
+    "BenchmarkRow",
+    "Report",
+    "BUILTIN",
+    "MUTANT",
+    "SEED",
+    "CLAIM",
+    "SKIPPED",
+    "UNKNOWN",
+]
+
+BUILTIN = "built-in"
+MUTANT = "mutant"
+SEED = "seed port"
+CLAIM = "claim evidence"
+
+SKIPPED = "SKIPPED"
+UNKNOWN = "UNKNOWN"
+
+
+@attrs.frozen(slots=True)
+class Job:
+    """One conformance check to run: a subject, the contract, the scenario.
+
+    Two rows that need the same check (a seed port's row and a claim's evidence item, say)
+    share one Job, so it runs once.
+
+    Attributes:
+        factory: `module:function`.
+        policy: the policy name.
+        clients: concurrent clients per instance.
+        instances: application instances.
+        faults: the fault set, or None for every fault of the policy.
+        backend: "memory" or "redis".
+    """
+
+    factory: str
+    policy: str
+    clients: int = 1
+    instances: int = 1
+    faults: tuple[str, ...] | None = None
+    backend: str = "memory"
+
+    @property
+    def slug(self) -> str:
+        """A stable file-name-safe id (for timeline files and HTML anchors)."""
+        name = self.factory.replace("implementations.", "").replace(":", "-").replace(".", "-")
+        faults = "all" if self.faults is None else ("none" if not self.faults else "+".join(self.faults))
+        return f"{name}--{self.policy}--c{self.clients}i{self.instances}--{faults}--{self.backend}"
+
+    def scenario(self) -> str:
+        """How the check runs, in words."""
+        parts = ["sequential" if self.clients == 1 else f"clients={self.clients}"]
+        if self.instances > 1:
+            parts.append(f"instances={self.instances}")
+        if self.faults is not None:
+            parts.append("faults: " + (", ".join(self.faults) or "none"))
+        return ", ".join(parts)
+
+
+@attrs.frozen(slots=True)
+class CheckResult:
+    """What running one Job produced (plain strings: it crosses a process boundary).
+
+    Attributes:
+        status: CONFORMS / VIOLATES / UNKNOWN / SKIPPED.
+        clause: the clause broken (VIOLATES).
+        reason: why UNKNOWN or SKIPPED; the violation's expected/observed for VIOLATES.
+        examples: Hypothesis examples run.
+        seconds: wall time of the check.
+        counterexample: runnable Python (VIOLATES).
+        timeline_text: the text timeline of the reported run (VIOLATES).
+        timeline_html: the self-contained timeline page (VIOLATES).
+    """
+
+    job: Job
+    status: str
+    clause: str | None = None
+    reason: str = ""
+    examples: int = 0
+    seconds: float = 0.0
+    counterexample: str | None = None
+    timeline_text: str | None = None
+    timeline_html: str | None = None
+
+
+@attrs.frozen(slots=True)
+class CheckRow:
+    """One row of a checks table: a result and what it was expected to be.
+
+    `expected` is CONFORMS (built-ins), VIOLATES (mutants) or None (seed ports: the report
+    shows what they do; the claims say whether that is what the seeds promise).
+    `clauses` are the clauses a mutant's catalog row accepts.
+    """
+
+    group: str
+    name: str
+    result: CheckResult
+    expected: str | None = None
+    clauses: tuple[str, ...] = ()
+    note: str = ""
+
+    @property
+    def met(self) -> bool | None:
+        """True/False when there is an expectation, None otherwise. A mutant must be caught
+        (VIOLATES); the clause is shown but a different clause still counts as caught."""
+        if self.expected is None:
+            return None
+        return self.result.status == self.expected
+
+
+@attrs.frozen(slots=True)
+class ProofRow:
+    """One protocol x property row settled by the proof engines.
+
+    Attributes:
+        verdict: PROVED / REFUTED when both engines agree, else UNKNOWN.
+        engines: (engine, verdict, bound, seconds) per engine.
+        trace: the shortest counterexample, one line per step.
+        graph: the state-graph picture's path relative to the report directory, or None.
+        graph_note: why there is no picture (no Graphviz, too large, ...).
+    """
+
+    protocol: str
+    property: str
+    scenario: str
+    verdict: str
+    engines: tuple[tuple[str, str, str, float], ...]
+    states: int | None = None
+    trace: tuple[str, ...] = ()
+    note: str = ""
+    required: bool = True
+    graph: str | None = None
+    graph_note: str = ""
+
+
+@attrs.frozen(slots=True)
+class BenchmarkRow:
+    """A measured figure for a claim's benchmark item."""
+
+    description: str
+    outcome: Outcome
+
+
+@attrs.frozen(slots=True)
+class ClaimRow:
+    """A claim of the register, the outcome of each evidence item, and the verdict."""
+
+    claim: Claim
+    outcomes: tuple[Outcome, ...]
+    verdict: ClaimVerdict
+
+
+@attrs.frozen(slots=True)
+class Report:
+    """Everything the writers need.
+
+    Attributes:
+        backend: "memory" or "redis".
+        examples: Hypothesis examples per check.
+        budget_note: how the budget was chosen (stated in the report).
+        seconds: wall time of the whole run.
+        skipped: one line per optional part that could not run (a missing backend, no dot).
+    """
+
+    backend: str
+    examples: int
+    budget_note: str
+    checks: tuple[CheckRow, ...]
+    proofs: tuple[ProofRow, ...]
+    claims: tuple[ClaimRow, ...]
+    seconds: float = 0.0
+    skipped: tuple[str, ...] = ()
+
+    def rows(self, group: str) -> tuple[CheckRow, ...]:
+        return tuple(r for r in self.checks if r.group == group)
+
+    def problems(self) -> list[str]:
+        """Why the run does not earn exit 0, one line each (empty: it does).
+
+        Exit 0 needs every built-in CONFORMS, every mutant VIOLATES, every proof row settled
+        and every claim a verdict (HOLDS, HOLDS-IF or REFUTED). A claim SKIPPED only
+        because its evidence needs a backend that was not asked for (`--backend redis`)
+        is not a problem; one skipped because an asked-for backend is missing is.
+        """
+        out = []
+        for row in self.rows(BUILTIN):
+            if not row.met:
+                out.append(f"built-in {row.name} ({row.result.job.scenario()}) is {row.result.status}, not CONFORMS")
+        for row in self.rows(MUTANT):
+            if not row.met:
+                out.append(f"mutant {row.name} is {row.result.status}, not VIOLATES")
+        for proof in self.proofs:
+            if proof.verdict not in ("PROVED", "REFUTED"):
+                out.append(f"proof {proof.protocol} x {proof.property} is {proof.verdict}: {proof.note}")
+        for c in self.claims:
+            status = c.verdict.status
+            if status == UNKNOWN or (status == SKIPPED and not self._skipped_by_choice(c)):
+                out.append(f"claim {c.claim.id} has no verdict ({status})")
+        return out
+
+    def _skipped_by_choice(self, row: ClaimRow) -> bool:
+        # On the default backend, evidence measured on real Redis is skipped because nobody
+        # asked for it: the report says so, and that is not a failure of the run.
+        open_items = [o for o in row.outcomes if o.status == SKIPPED]
+        return self.backend == "memory" and all(REDIS_ONLY in o.detail for o in open_items)

@@ -1,0 +1,127 @@
+"""What the report runs: every built-in, mutant and seed port, every claim's evidence.
+
+`plan(backend)` lists the rows and the (deduplicated) checks behind them. A check that two
+rows need (a seed port's own row and a claim's evidence item with the same scenario) is
+one Job and runs once.
+
+The budget: on the in-memory backend the whole report must finish in 3 minutes on a
+2-core machine, so the examples per check are chosen from measurements
+(`DEFAULT_EXAMPLES`); a different budget given with `--examples` is stated in the report.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from conformance.claims import Benchmark, Check, Claim, Proof
+from conformance.claims.evidence import needs_redis
+from conformance.report.model import BUILTIN, MUTANT, SEED, Job
+
+__all__ = [
+    "BUILTINS",
+    "REDIS_BUILTINS",
+    "DEFAULT_EXAMPLES",
+    "RowSpec",
+    "Plan",
+    "plan",
+    "job_of",
+]
+
+# Measured on this 2-core machine (shared with other sessions): ~90 distinct checks, two at
+# a time; at 60 examples a sequential check takes 0.5-1.5 s and a two-client one 1-6 s,
+# shrinking included, so the whole report stays well inside 3 minutes with room for load.
+DEFAULT_EXAMPLES = 60
+
+# (factory, policy) of the correct in-memory implementations.
+BUILTINS: tuple[tuple[str, str], ...] = (
+    ("implementations.memory:write_through", "write-through"),
+    ("implementations.memory:read_through", "read-through"),
+    ("implementations.memory:cache_aside", "cache-aside"),
+    ("implementations.memory:write_around", "write-around"),
+    ("implementations.memory:write_behind", "write-behind"),
+    ("implementations.memory:durable_write_behind", "write-behind"),
+)
+
+REDIS_BUILTINS: tuple[tuple[str, str], ...] = (
+    ("implementations.redis:write_through", "write-through"),
+    ("implementations.redis:read_through", "read-through"),
+    ("implementations.redis:cache_aside", "cache-aside"),
+    ("implementations.redis:write_around", "write-around"),
+    ("implementations.redis:write_behind", "write-behind"),
+)
+
+# The concurrency scenarios every built-in is checked in. Several clients share one
+# instance; the memory write-behind keeps its buffer per instance by design (docs/
+# IMPLEMENTATIONS.md), so multi-instance runs are not part of its contract and not run.
+SCENARIOS = (1, 2)
+
+
+@attrs.frozen(slots=True)
+class RowSpec:
+    """A row of the checks tables before it has run."""
+
+    group: str
+    name: str
+    job: Job
+    expected: str | None = None
+    clauses: tuple[str, ...] = ()
+    note: str = ""
+
+
+@attrs.frozen(slots=True)
+class Plan:
+    """The rows, the claims, and the distinct jobs they need (in a good order to run)."""
+
+    rows: tuple[RowSpec, ...]
+    claims: tuple[Claim, ...]
+    jobs: tuple[Job, ...]
+    proofs: tuple[tuple[str, str], ...]
+    benchmarks: tuple[Benchmark, ...]
+
+
+def job_of(item: Check, backend: str) -> Job:
+    """The Job a claim's check item needs (Redis ports run on the Redis backend)."""
+    return Job(item.factory, item.policy, item.clients, item.instances, item.faults,
+               "redis" if needs_redis(item.factory) else "memory")
+
+
+def _short(factory: str) -> str:
+    return factory.removeprefix("implementations.")
+
+
+def plan(backend: str, claims: tuple[Claim, ...]) -> Plan:
+    """The report's rows for `backend` ("memory" or "redis": redis adds the Redis rows).
+
+    Redis rows are listed on the memory backend too, so the report shows them as SKIPPED
+    with the reason rather than leaving them out silently.
+    """
+    from implementations.mutants.catalog import MUTANTS
+    from implementations.seeds.catalog import SYSTEMS
+
+    rows: list[RowSpec] = []
+    builtins = BUILTINS + (REDIS_BUILTINS if backend == "redis" else ())
+    for factory, policy in builtins:
+        kind = "redis" if needs_redis(factory) else "memory"
+        for clients in SCENARIOS:
+            rows.append(RowSpec(BUILTIN, _short(factory), Job(factory, policy, clients, backend=kind), "CONFORMS"))
+    for m in MUTANTS:
+        # Race mutants are correct one call at a time: they need two clients to be caught.
+        job = Job(m.factory, m.policy, 1 if m.sequential else 2)
+        rows.append(RowSpec(MUTANT, m.id, job, "VIOLATES", m.clauses, m.bug))
+    for s in SYSTEMS:
+        rows.append(RowSpec(SEED, _short(s.factory), Job(s.factory, s.policy, backend=s.backend),
+                            note=f"{s.seed_file}: {s.section}"))
+    jobs: dict[Job, None] = {r.job: None for r in rows}
+    proofs: dict[tuple[str, str], None] = {}
+    benchmarks: dict[Benchmark, None] = {}
+    for claim in claims:
+        for e in claim.evidence:
+            if isinstance(e.item, Check):
+                jobs[job_of(e.item, backend)] = None
+            elif isinstance(e.item, Proof):
+                proofs[(e.item.protocol, e.item.property)] = None
+            else:
+                benchmarks[e.item] = None
+    # Two-client checks take longest: start them first so the two workers finish together.
+    ordered = sorted(jobs, key=lambda j: (-(j.clients * j.instances), j.faults is not None))
+    return Plan(tuple(rows), claims, tuple(ordered), tuple(proofs), tuple(benchmarks))
