@@ -8,6 +8,7 @@ the conformance checker runs it online, and proofs/ and the tests use it as the 
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator
 
 from attrs import frozen
@@ -31,7 +32,7 @@ def subsume(states: Explanations) -> Explanations:
     otherwise identical state's allows every future the smaller one allows. Keeping only
     the maximal ones turns 2^n subsets of n indeterminate writes back into one state per
     reachable value: sound, and what keeps failed writes from exploding the check."""
-    if len(states) < 2:
+    if len(states) < 2 or not any(s.limbo for s in states):
         return states
     groups: dict[KeyState, list[tuple[KeyState, tuple[str, ...]]]] = {}
     for s, n in states.items():
@@ -98,8 +99,12 @@ class Contract:
             yield self._linearize_write(s, w[1], now).but(
                 open_writes=s.open_writes - {w}, done_writes=s.done_writes | {w[0]}
             ), None
-        for w in s.limbo:
-            yield self._linearize_write(s, w[1], now).but(limbo=s.limbo - {w}), None
+        if self.policy.buffered:
+            # Buffered: where a late write lands in the pending order matters, so a write
+            # in limbo may take effect at any moment. (Unbuffered policies take it
+            # effect lazily, when it is first observed: see `_reveal`.)
+            for w in s.limbo:
+                yield self._linearize_write(s, w[1], now).but(limbo=s.limbo - {w}), None
         for op in s.open_reads:
             for v, note in self.readable(s, now):
                 yield s.but(open_reads=s.open_reads - {op}, read_results=s.read_results | {(op, v)}), note
@@ -122,22 +127,43 @@ class Contract:
         return s.but(value=v, db=v, superseded=superseded)
 
     def closure(self, states: Explanations, now: float, limit: int) -> Explanations | None:
-        """All states reachable by internal moves; None when more than `limit` exist."""
+        """All states reachable by internal moves; None when more than `limit` exist.
+
+        Breadth first, so that states with more writes still in limbo come first, and a
+        state whose limbo is covered by an otherwise identical state found earlier is not
+        explored at all (see `subsume`): n indeterminate writes cost O(n) states, not 2^n."""
         out: Explanations = dict(states)
-        frontier = list(states.items())
+        # Only buffered policies move writes out of limbo here; elsewhere limbo is constant
+        # through the closure and there is nothing to subsume.
+        buffered = self.policy.buffered
+        # base state (limbo emptied) -> the limbo sets kept for it
+        covers: dict[KeyState, list[frozenset[tuple[int, str]]]] = {}
+        if buffered:
+            for s in states:
+                if s.limbo:
+                    covers.setdefault(s.but(limbo=frozenset()), []).append(s.limbo)
+        frontier = deque(states.items())
         while frontier:
-            s, notes = frontier.pop()
+            s, notes = frontier.popleft()
             for t, note in self.moves(s, now):
                 tn = notes + (note,) if note else notes
                 old = out.get(t)
-                if old is None or len(tn) < len(old):
-                    out[t] = tn
-                    frontier.append((t, tn))
+                if old is not None:
+                    if len(tn) < len(old):
+                        out[t] = tn
+                    continue
+                if buffered and t.limbo:
+                    kept = covers.setdefault(t.but(limbo=frozenset()), [])
+                    if any(t.limbo <= k for k in kept):
+                        continue
+                    kept.append(t.limbo)
+                out[t] = tn
+                frontier.append((t, tn))
+                if len(out) > limit:
+                    out = subsume(out)
                     if len(out) > limit:
-                        out = subsume(out)
-                        if len(out) > limit:
-                            return None
-        return subsume(out)
+                        return None
+        return subsume(out) if buffered else out
 
     # ---- observations ------------------------------------------------------------------
 
@@ -155,6 +181,8 @@ class Contract:
             return self._fail(states, event.op)
         if isinstance(event, Fault):
             return self._fault(states, event)
+        if not self.policy.buffered and isinstance(event, (Ok, DbObserved)):
+            states = subsume(self._reveal(states, event.result if isinstance(event, Ok) else event.value, now))
         closed = self.closure(states, now, limit)
         if closed is None:
             return None
@@ -165,6 +193,19 @@ class Contract:
         if isinstance(event, Crash):
             return self._crash(closed, event)
         raise TypeError(f"not an event: {event!r}")
+
+    def _reveal(self, states: Explanations, value: str | None, now: float) -> Explanations:
+        """Unbuffered policies: an indeterminate write takes effect, at the latest, just
+        before it is first observed. Taking effect earlier, unobserved, explains nothing
+        more (the value and the DB move together, and a later write can still overwrite
+        it), so the states where it took effect are only made when an observation shows
+        its value: n writes in limbo cost n + 1 states at most, not every order of them."""
+        out: Explanations = dict(states)
+        for s, n in states.items():
+            for w in s.limbo:
+                if w[1] == value:
+                    _keep_best(out, self._linearize_write(s, value, now).but(limbo=s.limbo - {w}), n)
+        return out
 
     def _invoke(self, s: KeyState, e: Invoke) -> KeyState:
         if e.kind == "write":
