@@ -256,6 +256,10 @@ class Contract:
     def _crash(self, states: Explanations, e: Crash) -> Explanations:
         out: Explanations = {}
         survive = self.policy.buffered and (self.durable or e.durable)
+        if not survive and not self.policy.buffered:
+            # Unbuffered writes in limbo are revealed lazily; a dead process's writes must
+            # be settled now: each took effect before the crash (in some order) or never.
+            states = self._settle_limbo(states, e.time)
         for s, n in states.items():
             if s.limbo and not survive:
                 # A dead process applies nothing later: an indeterminate write has taken
@@ -275,6 +279,18 @@ class Contract:
                 s = s.but(stale=s.stale | left)
             _keep_best(out, s, n)
         return out
+
+    def _settle_limbo(self, states: Explanations, now: float) -> Explanations:
+        out: Explanations = dict(states)
+        frontier = list(states.items())
+        while frontier:
+            s, n = frontier.pop()
+            for w in s.limbo:
+                t = self._linearize_write(s, w[1], now).but(limbo=s.limbo - {w})
+                if t not in out:
+                    out[t] = n
+                    frontier.append((t, n))
+        return subsume(out)
 
     @staticmethod
     def _left_behind(entries: Iterable[CacheEntry], reason: str) -> frozenset[Stale]:

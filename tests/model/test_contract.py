@@ -147,3 +147,14 @@ def test_budget_exhaustion_is_unknown_not_a_pass():
     h = [Invoke(op, f"c{i}", "write", "k", f"x{i}", 0) for i, op in enumerate(ops)]
     v = check_history(Contract(policy("write-behind")), h + [Tick(1.0), DbObserved("k", "x0", 1.0)], limit=50)
     assert v.status == UNKNOWN and "more than 50" in v.reason
+
+
+def test_write_cut_by_a_crash_after_its_db_put_may_have_taken_effect():
+    """A write in flight when the process died: the DB may show it (it took effect before
+    the crash) or not, and nothing of it can appear later."""
+    op = next(_ops)
+    cut = [Invoke(op, "c0", "write", "k", "b", 1.0), Fail(op, "crashed", 1.0), Crash(1.0)]
+    assert verdict("cache-aside", w("k", "a"), cut, db("k", "b", 1.0), r("k", "b", 1.0)).ok
+    assert verdict("cache-aside", w("k", "a"), cut, db("k", "a", 1.0), r("k", "a", 1.0)).ok
+    v = verdict("cache-aside", w("k", "a"), cut, db("k", "a", 1.0), r("k", "b", 2.0))
+    assert v.status == VIOLATES
