@@ -59,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     for name in ("prove", "explore", "scenario"):
         q = sub.add_parser(name, help=f"{name} the protocol models (see proofs/)", add_help=False)
         q.add_argument("rest", nargs=argparse.REMAINDER)
+    r = sub.add_parser("report", help="proofs, checks of every implementation, the seeds' claims: report.md and report.html", add_help=False)
+    r.add_argument("rest", nargs=argparse.REMAINDER)
     b = sub.add_parser("bench", help="the write-policy benchmark on real Redis (+ SQLite or PostgreSQL)", add_help=False)
     b.add_argument("rest", nargs=argparse.REMAINDER)
     return p
@@ -73,6 +75,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
             from proofs.cli import main as proofs_main
 
             return proofs_main(args_list, stream=out)
+        if args_list and args_list[0] == "report":
+            from conformance.report.cli import main as report_main
+
+            return report_main(args_list[1:], stream=out)
         if args_list and args_list[0] == "bench":
             from conformance.backends.benchmark import main as bench_main
 
