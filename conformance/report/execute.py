@@ -48,7 +48,7 @@ def run_job(job: Job, examples: int, seed: int = 0, redis_url: str | None = None
         policy = lookup_policy(job.policy)
         if job.faults is not None:
             policy = attrs.evolve(policy, faults=job.faults)
-        report = run_check(job.factory, policy, examples=examples, seed=seed, backend=backend,
+        report = run_check(job.factory, policy, examples=job.examples or examples, seed=seed, backend=backend,
                            clients=job.clients, instances=job.instances)
     except UsageError as e:
         return CheckResult(job, UNKNOWN, reason=f"could not run: {e}")

@@ -133,7 +133,9 @@ def render_html(report: Report) -> str:
         svg = _SVG.search(r.timeline_html or "")
         parts.append(f'<article id="{_e(r.job.slug)}"><h3><code>{_e(row.name)}</code> as {_e(r.job.policy)} '
                      f"({_e(r.job.scenario())}): {_e(r.clause)}</h3><p>{_e(r.reason)}</p>")
-        parts.append(f'<div class="scroll">{svg.group(0)}</div>' if svg else "<p>(no timeline)</p>")
+        # Each timeline page calls its SVG "timeline"; here there are many on one page.
+        inline = svg.group(0).replace('id="timeline"', f'id="timeline-{_e(r.job.slug)}"', 1) if svg else ""
+        parts.append(f'<div class="scroll">{inline}</div>' if svg else "<p>(no timeline)</p>")
         if r.counterexample:
             parts.append(f"<details><summary>runnable counterexample</summary><pre>{_e(r.counterexample)}</pre></details>")
         parts.append("</article>")

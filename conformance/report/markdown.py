@@ -217,13 +217,12 @@ def replace_readme_section(readme: str, section: str) -> str:
 
 def write_timelines(report: Report, out_dir: Path) -> list[Path]:
     """Write each violating check's timeline page; returns the paths."""
-    written = []
+    written: dict[Path, None] = {}
     for row in report.checks:
         r = row.result
-        if r.timeline_html:
-            path = out_dir / timeline_file(r)
+        path = out_dir / timeline_file(r)
+        if r.timeline_html and path not in written:  # a check shared by two rows is one page
             path.parent.mkdir(parents=True, exist_ok=True)
-            if not path.exists() or path not in written:
-                path.write_text(r.timeline_html, encoding="utf-8")
-                written.append(path)
-    return written
+            path.write_text(r.timeline_html, encoding="utf-8")
+            written[path] = None
+    return list(written)

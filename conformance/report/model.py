@@ -51,6 +51,7 @@ class Job:
         instances: application instances.
         faults: the fault set, or None for every fault of the policy.
         backend: "memory" or "redis".
+        examples: Hypothesis examples for this check (0: the run's default).
     """
 
     factory: str
@@ -59,13 +60,15 @@ class Job:
     instances: int = 1
     faults: tuple[str, ...] | None = None
     backend: str = "memory"
+    examples: int = 0  # 0: the run's default budget
 
     @property
     def slug(self) -> str:
         """A stable file-name-safe id (for timeline files and HTML anchors)."""
         name = self.factory.replace("implementations.", "").replace(":", "-").replace(".", "-")
         faults = "all" if self.faults is None else ("none" if not self.faults else "+".join(self.faults))
-        return f"{name}--{self.policy}--c{self.clients}i{self.instances}--{faults}--{self.backend}"
+        budget = f"--n{self.examples}" if self.examples else ""
+        return f"{name}--{self.policy}--c{self.clients}i{self.instances}--{faults}--{self.backend}{budget}"
 
     def scenario(self) -> str:
         """How the check runs, in words."""

@@ -1,0 +1,70 @@
+"""A report on a small budget: both files, their sections and tables, the pictures and
+timelines they link to, and the exit code of a partial report."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conformance.claims import load_register
+from implementations.mutants.catalog import MUTANTS
+
+SECTIONS = ("## Summary", "## Proofs", "## Built-in implementations", "## Mutants", "## Seed ports",
+            "## Claims", "## Counterexamples")
+
+
+def test_both_files_are_written_with_every_section(small_report: tuple[Path, int, str]) -> None:
+    out, code, text = small_report
+    md = (out / "report.md").read_text()
+    for title in SECTIONS:
+        assert f"\n{title}\n" in md, title
+    html = (out / "report.html").read_text()
+    for table in ("summary", "proofs", "builtins", "mutants", "seeds", "claims"):
+        assert f'<table id="{table}">' in html, table
+    assert "report.md" in text and "report.html" in text
+
+
+def test_a_partial_report_exits_1_and_says_why(small_report: tuple[Path, int, str]) -> None:
+    out, code, text = small_report
+    assert code == 1
+    assert "not as expected:" in text and "not selected" in (out / "report.md").read_text()
+
+
+def test_rows_carry_the_verdicts_of_this_run(small_report: tuple[Path, int, str]) -> None:
+    md = small_report[0].joinpath("report.md").read_text()
+    rows = {line.split("|")[1].strip() + " " + line.split("|")[3].strip(): line
+            for line in md.splitlines() if line.startswith("| `")}
+    assert "CONFORMS ✓" in rows["`memory:write_through` sequential"]
+    assert "VIOLATES (durable-on-ack) ✓" in rows["`write_through_swallows_db_error` sequential"]
+    assert "UNKNOWN ✗" in rows["`write_through_cache_first` sequential"]  # not selected: never a pass
+    assert "VIOLATES" in rows["`seeds.dual_ledger:cache_first` sequential"]
+    assert sum(1 for line in md.splitlines() if line.startswith("| `") and "mutants" not in line) >= len(MUTANTS)
+
+
+def test_every_claim_has_a_row_with_a_status(small_report: tuple[Path, int, str]) -> None:
+    html = small_report[0].joinpath("report.html").read_text()
+    found = dict(re.findall(r'<tr data-claim="([^"]+)" data-verdict="([^"]+)">', html))
+    assert set(found) == {c.id for c in load_register()}
+    assert set(found.values()) <= {"HOLDS", "HOLDS-IF", "REFUTED", "UNKNOWN", "SKIPPED"}
+
+
+def test_violations_link_a_timeline_page_and_embed_its_svg(small_report: tuple[Path, int, str]) -> None:
+    out = small_report[0]
+    md = (out / "report.md").read_text()
+    links = re.findall(r"\]\((timelines/[^)]+\.html)\)", md)
+    assert links and all((out / link).is_file() for link in links)
+    html = (out / "report.html").read_text()
+    counterexamples = html[html.index('<section id="counterexamples">'):]
+    assert counterexamples.count("<svg") >= 2  # the mutant and the seed port
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed: apt-get install -y graphviz")
+def test_state_graphs_are_drawn_and_linked(small_report: tuple[Path, int, str]) -> None:
+    out = small_report[0]
+    graphs = sorted((out / "graphs").glob("*.svg"))
+    assert graphs and all(g.read_text().lstrip().startswith("<?xml") or "<svg" in g.read_text() for g in graphs)
+    html = (out / "report.html").read_text()
+    assert html.count('class="state-graph"') == len(graphs)
