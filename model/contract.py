@@ -99,12 +99,6 @@ class Contract:
             yield self._linearize_write(s, w[1], now).but(
                 open_writes=s.open_writes - {w}, done_writes=s.done_writes | {w[0]}
             ), None
-        if self.policy.buffered:
-            # Buffered: where a late write lands in the pending order matters, so a write
-            # in limbo may take effect at any moment. (Unbuffered policies take it
-            # effect lazily, when it is first observed: see `_reveal`.)
-            for w in s.limbo:
-                yield self._linearize_write(s, w[1], now).but(limbo=s.limbo - {w}), None
         for op in s.open_reads:
             for v, note in self.readable(s, now):
                 yield s.but(open_reads=s.open_reads - {op}, read_results=s.read_results | {(op, v)}), note
@@ -181,7 +175,7 @@ class Contract:
             return self._fail(states, event.op)
         if isinstance(event, Fault):
             return self._fault(states, event)
-        if not self.policy.buffered and isinstance(event, (Ok, DbObserved)):
+        if isinstance(event, (Ok, DbObserved)):
             states = subsume(self._reveal(states, event.result if isinstance(event, Ok) else event.value, now))
         closed = self.closure(states, now, limit)
         if closed is None:
@@ -195,16 +189,28 @@ class Contract:
         raise TypeError(f"not an event: {event!r}")
 
     def _reveal(self, states: Explanations, value: str | None, now: float) -> Explanations:
-        """Unbuffered policies: an indeterminate write takes effect, at the latest, just
-        before it is first observed. Taking effect earlier, unobserved, explains nothing
-        more (the value and the DB move together, and a later write can still overwrite
-        it), so the states where it took effect are only made when an observation shows
-        its value: n writes in limbo cost n + 1 states at most, not every order of them."""
+        """An indeterminate write is made to take effect only when an observation shows
+        its value. Taking effect earlier, unobserved, explains nothing more: unbuffered,
+        the value and the DB move together and a later write can still overwrite it;
+        buffered, it is placed at any position among the writes still pending, which is
+        everywhere an earlier, unobserved effect could have put it. So n writes in limbo
+        cost a handful of states, not every order of them."""
         out: Explanations = dict(states)
         for s, n in states.items():
             for w in s.limbo:
-                if w[1] == value:
-                    _keep_best(out, self._linearize_write(s, value, now).but(limbo=s.limbo - {w}), n)
+                if w[1] != value:
+                    continue
+                rest = s.limbo - {w}
+                if not self.policy.buffered:
+                    _keep_best(out, self._linearize_write(s, value, now).but(limbo=rest), n)
+                    continue
+                # Buffered: had it taken effect earlier, unobserved, it would sit somewhere
+                # among the writes still pending (anything before them is persisted or
+                # coalesced away), or last.
+                for i in range(len(s.pending) + 1):
+                    pending = s.pending[:i] + (value,) + s.pending[i:]
+                    latest = value if i == len(s.pending) else s.value
+                    _keep_best(out, s.but(value=latest, pending=pending, limbo=rest), n)
         return out
 
     def _invoke(self, s: KeyState, e: Invoke) -> KeyState:
@@ -256,10 +262,13 @@ class Contract:
     def _crash(self, states: Explanations, e: Crash) -> Explanations:
         out: Explanations = {}
         survive = self.policy.buffered and (self.durable or e.durable)
-        if not survive and not self.policy.buffered:
-            # Unbuffered writes in limbo are revealed lazily; a dead process's writes must
-            # be settled now: each took effect before the crash (in some order) or never.
+        if not survive and any(s.limbo for s in states):
+            # Writes in limbo are revealed lazily; a dead process's writes must be settled
+            # now: each took effect before the crash (in some order), or never.
             states = self._settle_limbo(states, e.time)
+            if self.policy.buffered:
+                # ... and a background flush may have persisted them before it died.
+                states = self.closure(states, e.time, 10**6) or states
         for s, n in states.items():
             if s.limbo and not survive:
                 # A dead process applies nothing later: an indeterminate write has taken

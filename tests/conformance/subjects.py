@@ -107,3 +107,63 @@ def leaves_thread(env):
 
 
 not_callable = 42
+
+
+class Deadlocks(WriteThrough):
+    """write takes lock a then b, read takes b then a: two clients deadlock."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        self.a, self.b = env.lock(), env.lock()
+
+    def write(self, key, value):
+        with self.a:
+            self.env.cache.get(key)
+            with self.b:
+                super().write(key, value)
+
+    def read(self, key):
+        with self.b:
+            self.env.cache.get(key)
+            with self.a:
+                return super().read(key)
+
+
+class RealLock(WriteThrough):
+    """A threading.Lock held across store calls: invisible to the scheduler."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        self.lock = threading.Lock()
+
+    def write(self, key, value):
+        with self.lock:
+            super().write(key, value)
+
+    def read(self, key):
+        with self.lock:
+            return super().read(key)
+
+
+class BusyWorker(WriteThrough):
+    """A background worker that spins without ever sleeping on env.clock."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        env.spawn(self._spin)
+
+    def _spin(self):
+        while True:
+            time.sleep(0.001)
+
+
+def deadlocks(env):
+    return Deadlocks(env)
+
+
+def real_lock(env):
+    return RealLock(env)
+
+
+def busy_worker(env):
+    return BusyWorker(env)
