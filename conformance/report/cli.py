@@ -42,6 +42,16 @@ def _positive(text: str) -> int:
     return n
 
 
+def _seconds(text: str) -> float:
+    try:
+        n = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not n >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return n
+
+
 def _parser() -> _Parser:
     p = _Parser(prog="cache-conformance report", description="Run the proofs, every check and every claim; "
                 "write report.md and report.html.")
@@ -50,6 +60,9 @@ def _parser() -> _Parser:
                    help="memory (default) or redis: adds the Redis implementations and seed ports")
     p.add_argument("--examples", type=_positive, default=None, help="Hypothesis examples per check")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--budget", type=_seconds, default=None, metavar="SECONDS",
+                   help="checks still running after SECONDS are UNKNOWN (default: 170 on memory, none on "
+                        "redis; 0: none, for a loaded machine)")
     p.add_argument("--update-readme", action="store_true",
                    help="also rewrite README.md's section 'What the seeds get wrong' from this run's verdicts")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -129,7 +142,7 @@ def main(argv: list[str], *, stream: TextIO = sys.stdout) -> int:
         stream.write(f"cache-conformance report: error: {e}\n")
         return 2
     from conformance.claims import load_register
-    from conformance.report.build import build_report
+    from conformance.report.build import BUDGET_SECONDS, build_report
     from conformance.report.html import render_html
     from conformance.report.markdown import (
         render_markdown,
@@ -141,7 +154,8 @@ def main(argv: list[str], *, stream: TextIO = sys.stdout) -> int:
     enabled = not args.no_progress and (stream.isatty() or os.environ.get("CC_PROGRESS") == "1")
     bar = _Bar(stream, enabled)
     with bar.progress:
-        report = build_report(args.out, backend=args.backend, examples=args.examples, seed=args.seed,
+        budget = (BUDGET_SECONDS if args.backend == "memory" else None) if args.budget is None else (args.budget or None)
+        report = build_report(args.out, backend=args.backend, examples=args.examples, seed=args.seed, budget=budget,
                               progress=bar, only=tuple(args.only), draw_graphs=not args.no_graphs)
     try:
         write_timelines(report, args.out)

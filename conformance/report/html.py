@@ -124,12 +124,8 @@ def render_html(report: Report) -> str:
                      f"<td>“{_e(c.claim.quote)}”</td><td>{_status(c.verdict.status)}"
                      f"{_e(c.verdict.describe().removeprefix(c.verdict.status))}</td><td>{reasons}</td></tr>")
     parts += ["</tbody></table>", '<h2>Counterexamples</h2><section id="counterexamples">']
-    seen = set()
-    for row in report.checks:
+    for row in report.violations():
         r = row.result
-        if r.status != "VIOLATES" or r.job in seen:
-            continue
-        seen.add(r.job)
         svg = _SVG.search(r.timeline_html or "")
         parts.append(f'<article id="{_e(r.job.slug)}"><h3><code>{_e(row.name)}</code> as {_e(r.job.policy)} '
                      f"({_e(r.job.scenario())}): {_e(r.clause)}</h3><p>{_e(r.reason)}</p>")

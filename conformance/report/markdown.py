@@ -130,12 +130,8 @@ def render_markdown(report: Report) -> str:
                    f"**{_cell(c.verdict.describe())}** | {reasons} |")
     out.append("")
     out += ["## Counterexamples", ""]
-    seen = set()
-    for row in report.checks:
+    for row in report.violations():
         r = row.result
-        if r.status != "VIOLATES" or r.job in seen:
-            continue
-        seen.add(r.job)
         out += [f"### `{row.name}` as {r.job.policy} ({r.job.scenario()}): {r.clause}", "",
                 _cell(r.reason), "", f"[HTML timeline]({timeline_file(r)})", ""]
         if r.timeline_text:

@@ -197,6 +197,14 @@ class Report:
     def rows(self, group: str) -> tuple[CheckRow, ...]:
         return tuple(r for r in self.checks if r.group == group)
 
+    def violations(self) -> list[CheckRow]:
+        """The first row of each check that VIOLATES (a check two rows share is shown once)."""
+        seen: dict[Job, CheckRow] = {}
+        for row in self.checks:
+            if row.result.status == "VIOLATES":
+                seen.setdefault(row.result.job, row)
+        return list(seen.values())
+
     def problems(self) -> list[str]:
         """Why the run does not earn exit 0, one line each (empty: it does).
 
