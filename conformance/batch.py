@@ -30,8 +30,7 @@ def _client_body(run: "Run", task: Task, env_local: threading.local) -> None:
     sched_local.task = task
     env_local.instance = task.instance
     try:
-        task.go.wait()
-        task.go.clear()
+        task.wait_first_turn()
         if task.instance.crashed:
             raise Crashed()
         for i, (kind, key, value) in enumerate(task.ops):
@@ -56,8 +55,7 @@ def _client_body(run: "Run", task: Task, env_local: threading.local) -> None:
     except Crashed:
         task.outcome = ("crashed", None)
     finally:
-        task.done = True
-        task.yielded.set()
+        task.end()
 
 
 def run_batch(run: "Run", ops: Sequence[Op], chooser: Chooser, allow_crash: bool = False) -> list[str]:
@@ -182,4 +180,4 @@ def _abandon(clients: dict[str, Task]) -> None:
         if t.instance is not None:
             t.instance.crashed = True
         if not t.done:
-            t.go.set()
+            t.release()

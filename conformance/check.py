@@ -7,11 +7,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from attrs import frozen
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
 
@@ -28,6 +29,26 @@ __all__ = ["CheckReport", "NonConformance", "run_check", "check", "DEFAULT_EXAMP
 
 DEFAULT_EXAMPLES = 200
 DEFAULT_STEPS = 30
+# Shrinking a concurrent example can take minutes; past this budget the smallest failing
+# example found so far is reported (still a real, replayable counterexample).
+DEFAULT_SHRINK_SECONDS = 10.0
+
+
+@contextmanager
+def _shrink_budget(seconds: float) -> Iterator[None]:
+    # Hypothesis has no public setting for this; its engine reads a module constant.
+    # Without it (another Hypothesis version) its own default applies.
+    from hypothesis.internal.conjecture import engine
+
+    old = getattr(engine, "MAX_SHRINKING_SECONDS", None)
+    if old is None:
+        yield
+        return
+    engine.MAX_SHRINKING_SECONDS = seconds  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        engine.MAX_SHRINKING_SECONDS = old
 
 
 @frozen
@@ -117,7 +138,7 @@ def run_check(target: Any, policy: str | Policy, *, examples: int = DEFAULT_EXAM
               steps: int = DEFAULT_STEPS, seed: int | None = 0, op_timeout: float = 2.0,
               staleness: float | None = None, backend: Any = None,
               keys: tuple[str, ...] = DEFAULT_KEYS, clients: int = 1, instances: int = 1,
-              schedule: str = "hypothesis") -> CheckReport:
+              schedule: str = "hypothesis", shrink_seconds: float = DEFAULT_SHRINK_SECONDS) -> CheckReport:
     """Check `target` (a factory or 'module:factory') against `policy`; never raises for a
     non-conforming subject: the report says VIOLATES or UNKNOWN.
 
@@ -152,13 +173,14 @@ def run_check(target: Any, policy: str | Policy, *, examples: int = DEFAULT_EXAM
         factory_fn._hypothesis_internal_use_seed = seed  # type: ignore[attr-defined]
     cfg = settings(max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
                    derandomize=False, report_multiple_bugs=False, print_blob=False,
-                   phases=(Phase.explicit, Phase.generate, Phase.shrink),
+                   phases=(Phase.explicit, Phase.generate, Phase.shrink), verbosity=Verbosity.quiet,
                    suppress_health_check=list(HealthCheck))
     verdict: Verdict
     script: str | None = None
     note: str | None = None
     try:
-        run_state_machine_as_test(factory_fn, settings=cfg)
+        with _shrink_budget(shrink_seconds):
+            run_state_machine_as_test(factory_fn, settings=cfg)
         verdict = Verdict(CONFORMS, relaxations=_relaxations(tracker))
     except ContractViolation as e:
         verdict, script = Verdict(VIOLATES, e.violation), e.script

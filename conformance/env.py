@@ -88,8 +88,7 @@ class Workers:
             sched_local.task = task
             _local.instance = instance
             try:
-                task.go.wait()
-                task.go.clear()
+                task.wait_first_turn()
                 if instance.crashed:
                     raise Crashed()
                 fn()
@@ -101,8 +100,7 @@ class Workers:
             except BaseException as e:  # noqa: BLE001 - reported as a subject error
                 task.error = e
             finally:
-                task.done = True
-                task.yielded.set()
+                task.end()
 
         task.thread = threading.Thread(target=body, name=task.name, daemon=True)
         self.tasks.append(task)
@@ -136,9 +134,7 @@ class Workers:
         """Unwind every worker of a crashed instance (they raise Crashed where they wait)."""
         for t in self.tasks:
             if t.instance is instance and not t.done:
-                t.yielded.clear()
-                t.go.set()
-                t.yielded.wait(self.timeout)
+                t.resume(self.timeout)
         self.tasks = [t for t in self.tasks if not t.done]
 
 

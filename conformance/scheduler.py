@@ -54,8 +54,13 @@ class Task:
         self.instance = instance
         self.kind = kind  # "client" or "worker"
         self.wake_at = 0.0
-        self.go = threading.Event()
-        self.yielded = threading.Event()
+        # Two locks used as binary semaphores hand the turn back and forth (cheaper than
+        # Events, whose every wait allocates a lock): the controller releases `_go` and
+        # takes `_yield`; the task takes `_go` and releases `_yield`.
+        self._go = threading.Lock()
+        self._go.acquire()
+        self._yield = threading.Lock()
+        self._yield.acquire()
         self.done = False
         self.error: BaseException | None = None
         self.waiting_for: "SchedLock | None" = None
@@ -72,11 +77,32 @@ class Task:
         if self.instance is not None and self.instance.crashed:
             # A dying thread never waits: code in its `finally` blocks must not block it.
             raise Crashed()
-        self.yielded.set()
-        self.go.wait()
-        self.go.clear()
+        self._yield.release()
+        self._go.acquire()
         if self.instance is not None and self.instance.crashed:
             raise Crashed()
+
+    def wait_first_turn(self) -> None:
+        """On the task's own thread, before it runs anything."""
+        self._go.acquire()
+
+    def end(self) -> None:
+        """On the task's own thread, when it is done: the controller's turn is over."""
+        self.done = True
+        self._yield.release()
+
+    def resume(self, timeout: float) -> bool:
+        """On the controller: let the task run to its next scheduling point; False if it
+        did not get there within `timeout` seconds."""
+        self._go.release()
+        return self._yield.acquire(timeout=timeout)
+
+    def release(self) -> None:
+        """Let a paused task go without waiting for it (abandoning a run)."""
+        try:
+            self._go.release()
+        except RuntimeError:
+            pass  # it was not waiting
 
     def __repr__(self) -> str:
         return f"<Task {self.name}{' done' if self.done else ''}>"
@@ -253,9 +279,7 @@ class Scheduler:
     def turn(self, task: Task) -> None:
         """Let `task` run to its next scheduling point (or to its end)."""
         self.tick += 1
-        task.yielded.clear()
-        task.go.set()
-        if not task.yielded.wait(self.timeout):
+        if not task.resume(self.timeout):
             raise Blocked(
                 f"{task.name} did not reach a store call, env.clock.sleep or env.lock() within "
                 f"{self.timeout:g} s: it blocks outside the harness (threading.Lock, queue.Queue, "

@@ -81,10 +81,23 @@ def test_exhaustive_budget_is_unknown_not_a_pass():
     assert r.verdict.status == "UNKNOWN"
 
 
-def test_pct_schedules_find_the_set_race():
-    r = run_check("implementations.mutants.synchronous:write_through_set_race", "write-through", clients=2,
-                  schedule="pct")
-    assert r.verdict.status == "VIOLATES"
+def test_pct_priority_schedules_find_the_set_race_and_replay():
+    from conformance import ContractViolation
+    from conformance.scheduler import PCTChooser
+
+    found = []
+    for seed in range(30):
+        run = Run("implementations.mutants.synchronous:write_through_set_race", "write-through")
+        try:
+            taken = run.concurrent([("c0", "write", "k0", "a"), ("c1", "write", "k0", "b")],
+                                   chooser=PCTChooser(seed, depth=2, max_steps=8))
+            run.read("k0")
+        except ContractViolation:
+            found.append(taken if "taken" in dir() else None)
+            break
+        finally:
+            run.close()
+    assert found, "30 PCT schedules of depth 2 never hit the DB-a, DB-b, set-b, set-a race"
 
 
 @pytest.mark.slow
