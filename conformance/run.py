@@ -38,6 +38,7 @@ __all__ = ["Run", "ContractViolation", "LivenessFailure", "Inconclusive", "Subje
 DEFAULT_KEYS = ("k0", "k1")
 FAULT_KINDS = ("db-down", "db-up", "db-timeout", "cache-down", "cache-up", "cache-restart", "evict")
 _FAILED = object()
+INITIAL_CACHE_TTL = 300.0
 
 
 class ContractViolation(AssertionError):
@@ -94,7 +95,9 @@ class Run:
         op_timeout: seconds a subject call may take before it is judged hung.
         staleness: the bounded-staleness bound; default the subject's `fill_ttl`, else 300 s.
         backend: an object with `open(clock)` (conformance.backends), default in-memory.
-        initial: DB (and cache) contents before the subject is built.
+        initial: DB contents before the subject is built.
+        initial_cache: cache entries before the subject is built (as from an earlier
+            fill: they expire after INITIAL_CACHE_TTL seconds).
         instances: application instances (factory calls) sharing the cache and the DB;
             client `cN` talks to instance N mod instances.
 
@@ -138,7 +141,8 @@ class Run:
             raw_db.put(k, v)
         self.initial_cache = dict(initial_cache or {})
         for k, v in self.initial_cache.items():
-            raw_cache.set(k, v, None)
+            # An entry of an earlier fill: it expires like one.
+            raw_cache.set(k, v, INITIAL_CACHE_TTL)
         self.clock.on_advance = lambda now: self._feed(Tick(now))
         if instances < 1:
             raise UsageError(f"instances must be at least 1, got {instances}")

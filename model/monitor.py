@@ -38,6 +38,7 @@ class KeyMonitor:
         self._kinds: dict[int, str] = {}
         self._values: dict[int, str | None] = {}
         self.failed_writes: set[str | None] = set()
+        self._before_read: tuple[Explanations, Ok] | None = None
         self.read_values: list[str | None] = []
 
     def feed(self, event: Event) -> Violation | None | str:
@@ -53,6 +54,10 @@ class KeyMonitor:
             self.failed_writes.add(self._values.get(event.op))
         if isinstance(event, Ok) and self._kinds.get(event.op) == "read":
             self.read_values.append(event.result)
+            # Kept to tell, if the DB contradicts the read later, that the read was wrong.
+            self._before_read = (self.states, event)
+        elif isinstance(event, (Invoke, Crash, Fault)) and getattr(event, "kind", "read") != "read":
+            self._before_read = None
         if isinstance(event, (Fault, Crash)) and event.cache:
             event = evolve(event, cache=tuple(c for c in event.cache if c.key == self.key))  # type: ignore[arg-type]
         before = self.states
@@ -112,6 +117,8 @@ class KeyMonitor:
                     f"a read returned {phantoms[-1]!r}, whose write failed, but the DB holds {event.value!r}",
                     event,
                 )
+            elif (stale := self._stale_read(event)) is not None:
+                return stale
             elif seen < self.db_seen:
                 clause = "no-regression"
             elif p.buffered and self.crashed:
@@ -124,6 +131,20 @@ class KeyMonitor:
         return Violation(
             p.read_clause, self.key, "an explanation of the event", f"none for {event!r}", event
         )
+
+    def _stale_read(self, event: DbObserved) -> Violation | None:
+        """The DB's value was still explainable until the last read: the read was stale."""
+        if self._before_read is None or self.contract.policy.buffered:
+            return None
+        prior, read = self._before_read
+        if read.result == event.value:
+            return None
+        again = self.contract.closure(prior, self.now, self.limit) or prior
+        if not any(s.db == event.value for s in again):
+            return None
+        return Violation(self.contract.policy.read_clause, self.key,
+                         f"reads return the latest write; the DB holds {event.value!r}",
+                         f"read #{read.op} returned {read.result!r}", read)
 
 
 class Monitor:

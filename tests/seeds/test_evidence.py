@@ -34,10 +34,12 @@ def test_unknown_metrics_and_missing_backends_are_not_passes() -> None:
     assert outcome.status == "SKIPPED" and report is None
 
 
-def test_a_scenario_without_store_faults_is_skipped_with_the_reason() -> None:
+def test_a_scenario_without_store_faults_runs() -> None:
+    # The machine needs no fault to run: a check limited to operations (and crashes off)
+    # is a plain sequential check of the port.
     outcome, _ = run_check_item(Check("implementations.seeds.poc62:write_behind", "write-behind", "CONFORMS",
                                       faults=()))
-    assert outcome.status == "SKIPPED" and "store faults" in outcome.detail
+    assert outcome.status == "CONFORMS", outcome
 
 
 @pytest.mark.slow
