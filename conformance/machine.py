@@ -33,7 +33,7 @@ CLOCK_STEPS = (1.0, 5.0, 30.0, 120.0, 600.0, 4000.0)
 MAX_INDETERMINATE = 3
 
 # Weights of the actions an example can draw (faults: 1 each).
-_WEIGHTS = {"read": 4, "write": 4, "flush": 1, "advance": 1, "crash": 1, "concurrent": 4}
+_WEIGHTS = {"read": 4, "write": 4, "flush": 2, "advance": 1, "crash": 2, "concurrent": 4}
 
 
 class Tracker:
