@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import attrs
 from attrs import frozen
 from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis.errors import Flaky
@@ -200,6 +201,12 @@ def run_check(target: Any, policy: str | Policy, *, examples: int = DEFAULT_EXAM
     finally:
         if tracker.last is not None:
             tracker.last.close()
+    if verdict.status == CONFORMS and (clients > 1 or instances > 1):
+        found = _canonical_races(factory, pol, instances, op_timeout)
+        if found is not None:
+            found = attrs.evolve(found, target=label, examples=found.examples + tracker.examples,
+                                 steps=found.steps + tracker.steps, seconds=time.perf_counter() - started, seed=seed)
+            return found
     shown = tracker.last
     if verdict.status == VIOLATES and note and tracker.first_failure is not None and "replay" in note:
         shown = tracker.first_failure
@@ -208,6 +215,39 @@ def run_check(target: Any, policy: str | Policy, *, examples: int = DEFAULT_EXAM
     return CheckReport(label, pol.name, verdict, tracker.examples, tracker.steps,
                        time.perf_counter() - started, script, seed, note,
                        tuple(shown.events) if shown else (), tuple(shown.env.trace) if shown else ())
+
+
+# Small two-client scenarios every concurrent check also explores exhaustively (preemption
+# bound 2), after the random search: the classic races of each policy family need one or
+# two preemptions at exact steps, which random schedules hit only now and then.
+# (set-up steps, operations, crash at any step)
+_CANONICAL: dict[bool, tuple[tuple[tuple[tuple[str, tuple[Any, ...]], ...], str, bool], ...]] = {
+    False: (
+        ((), "c0:read:k0 c1:write:k0", False),          # a fill racing an invalidation
+        ((), "c0:write:k0 c1:write:k0", False),         # two writers, DB and cache orders crossing
+        ((("write", ("k0", "s1")),), "c0:write:k0 c1:read:k0", False),
+    ),
+    True: (
+        ((("write", ("k0", "s1")), ("fault", ("db-down",))), "c0:flush c1:write:k0", False),  # a failing flush
+        ((("write", ("k0", "s1")),), "c0:flush c1:write:k0", True),   # a crash inside a flush
+        ((("write", ("k0", "s1")),), "c0:flush c1:read:k0", True),
+    ),
+}
+
+
+def _canonical_races(factory: Any, pol: Policy, instances: int, op_timeout: float) -> CheckReport | None:
+    from conformance.exhaustive import explore_schedules, parse_ops
+
+    for setup, ops, crash in _CANONICAL[pol.buffered]:
+        if crash and "crash" not in pol.faults:
+            continue
+        r = explore_schedules(factory, pol.name, parse_ops(ops), preemptions=2, max_schedules=400, crash=crash,
+                              instances=instances, setup=setup, op_timeout=op_timeout,
+                              initial=None if pol.buffered else {"k0": "v0"})
+        if r.verdict.status == VIOLATES:
+            return attrs.evolve(r, note=f"found by exhaustive exploration of the scenario {ops!r}"
+                                        f"{' (crash at any step)' if crash else ''} after the random search")
+    return None
 
 
 def check(target: Any, policy: str | Policy, **options: Any) -> CheckReport:

@@ -21,7 +21,7 @@ from model import CONFORMS, UNKNOWN, VIOLATES, Verdict
 from conformance.check import CheckReport
 from conformance.errors import UsageError
 from conformance.run import ContractViolation, Inconclusive, LivenessFailure, Run
-from conformance.scheduler import Task
+from conformance.scheduler import CRASH, Task
 from conformance.target import load_factory
 
 __all__ = ["explore_schedules", "parse_ops", "Decision"]
@@ -40,8 +40,11 @@ class _DFSChooser:
         self.prefix = list(prefix)
         self.decisions: list[Decision] = []
         self.preemptions = 0
+        self.crashed = False
 
     def __call__(self, options: Sequence[str], last: Task | None) -> str:
+        if self.crashed:
+            options = [o for o in options if o != CRASH]  # one crash per schedule
         last_name = last.name if last is not None and last.name in options else None
         ordered = ([last_name] if last_name else []) + sorted(o for o in options if o != last_name)
         i = len(self.decisions)
@@ -49,16 +52,22 @@ class _DFSChooser:
         if pick not in ordered:
             raise UsageError(f"nondeterministic subject: schedule choice {pick!r} is not available on replay")
         self.decisions.append(Decision(tuple(ordered), ordered.index(pick), last_name, self.preemptions))
-        if last_name is not None and pick != last_name:
+        if _costs(pick, last_name):
             self.preemptions += 1
+        self.crashed = self.crashed or pick == CRASH
         return pick
+
+
+def _costs(pick: str, last: str | None) -> bool:
+    # Switching away from a task that could go on is a preemption; so is a crash.
+    return pick == CRASH or (last is not None and pick != last)
 
 
 def _next_prefix(decisions: list[Decision], bound: int) -> list[str] | None:
     for j in range(len(decisions) - 1, -1, -1):
         d = decisions[j]
         for k in range(d.index + 1, len(d.options)):
-            cost = d.preemptions + (1 if d.last is not None and d.options[k] != d.last else 0)
+            cost = d.preemptions + _costs(d.options[k], d.last)
             if cost <= bound:
                 return [x.options[x.index] for x in decisions[:j]] + [d.options[k]]
     return None
