@@ -54,7 +54,7 @@ def test_a_broken_subject_is_caught_on_the_redis_backend(redis_url):
         report = run_check(CacheFirstSwallowingDbErrors, "write-through", backend=backend,
                            examples=200, seed=1)
     assert report.verdict.status == "VIOLATES", report.render()
-    assert "db-down" in (report.counterexample or "")
+    assert any(f in (report.counterexample or "") for f in ("db-down", "db-timeout"))  # a DB error swallowed
 
 
 def test_bind_applies_the_harness_cache_faults_to_env_redis(redis_url):
