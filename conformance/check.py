@@ -202,7 +202,7 @@ def run_check(target: Any, policy: str | Policy, *, examples: int = DEFAULT_EXAM
         if tracker.last is not None:
             tracker.last.close()
     if verdict.status == CONFORMS and (clients > 1 or instances > 1):
-        found = _canonical_races(factory, pol, instances, op_timeout)
+        found = _canonical_races(factory, pol, instances, op_timeout, backend)
         if found is not None:
             found = attrs.evolve(found, target=label, examples=found.examples + tracker.examples,
                                  steps=found.steps + tracker.steps, seconds=time.perf_counter() - started, seed=seed)
@@ -235,7 +235,8 @@ _CANONICAL: dict[bool, tuple[tuple[tuple[tuple[str, tuple[Any, ...]], ...], str,
 }
 
 
-def _canonical_races(factory: Any, pol: Policy, instances: int, op_timeout: float) -> CheckReport | None:
+def _canonical_races(factory: Any, pol: Policy, instances: int, op_timeout: float,
+                     backend: Any = None) -> CheckReport | None:
     from conformance.exhaustive import explore_schedules, parse_ops
 
     for setup, ops, crash in _CANONICAL[pol.buffered]:
@@ -243,7 +244,7 @@ def _canonical_races(factory: Any, pol: Policy, instances: int, op_timeout: floa
             continue
         r = explore_schedules(factory, pol.name, parse_ops(ops), preemptions=2, max_schedules=400, crash=crash,
                               instances=instances, setup=setup, op_timeout=op_timeout,
-                              initial=None if pol.buffered else {"k0": "v0"})
+                              initial=None if pol.buffered else {"k0": "v0"}, backend=backend)
         if r.verdict.status == VIOLATES:
             return attrs.evolve(r, note=f"found by exhaustive exploration of the scenario {ops!r}"
                                         f"{' (crash at any step)' if crash else ''} after the random search")

@@ -97,7 +97,7 @@ def parse_ops(text: str) -> list[tuple[str, str, str | None, str | None]]:
 def explore_schedules(target: Any, policy: str, ops: Sequence[tuple], *, preemptions: int = 2,
                       max_schedules: int = 5000, crash: bool = False, instances: int = 1,
                       setup: Sequence[tuple[str, tuple]] = (), op_timeout: float = 2.0,
-                      initial: dict[str, str] | None = None) -> CheckReport:
+                      initial: dict[str, str] | None = None, backend: Any = None) -> CheckReport:
     """Run `ops` under every schedule with at most `preemptions` preemptions."""
     if preemptions < 0 or max_schedules < 1:
         raise UsageError("preemptions must be >= 0 and max_schedules >= 1")
@@ -112,7 +112,8 @@ def explore_schedules(target: Any, policy: str, ops: Sequence[tuple], *, preempt
                                count, steps, time.perf_counter() - started, None, None,
                                f"exhaustive, preemption bound {preemptions}")
         count += 1
-        run = Run(factory, policy, keys=keys, op_timeout=op_timeout, instances=instances, initial=initial)
+        run = Run(factory, policy, keys=keys, op_timeout=op_timeout, instances=instances, initial=initial,
+                  backend=backend)
         run.label = label
         chooser = _DFSChooser(prefix)
         try:
