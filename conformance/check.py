@@ -179,6 +179,7 @@ def run_check(target: Any, policy: str | Policy, *, examples: int = DEFAULT_EXAM
     verdict: Verdict
     script: str | None = None
     note: str | None = None
+    flaky = False
     try:
         with _shrink_budget(shrink_seconds):
             run_state_machine_as_test(factory_fn, settings=cfg)
@@ -191,6 +192,7 @@ def run_check(target: Any, policy: str | Policy, *, examples: int = DEFAULT_EXAM
         verdict = Verdict(VIOLATES, cause) if cause else Verdict(UNKNOWN, reason=f"flaky: {e}")
         script = first.script() if first else None
         note = "the failure did not reproduce on replay: the subject is nondeterministic (threads, real time?)"
+        flaky = True
     except Inconclusive as e:
         verdict = Verdict(UNKNOWN, reason=str(e))
     except LivenessFailure as e:
@@ -208,7 +210,7 @@ def run_check(target: Any, policy: str | Policy, *, examples: int = DEFAULT_EXAM
                                  steps=found.steps + tracker.steps, seconds=time.perf_counter() - started, seed=seed)
             return found
     shown = tracker.last
-    if verdict.status == VIOLATES and note and tracker.first_failure is not None and "replay" in note:
+    if flaky and tracker.first_failure is not None:
         shown = tracker.first_failure
     if script is None and verdict.status == VIOLATES and shown is not None:
         script = shown.script()
