@@ -34,22 +34,35 @@ def _direct(name: str, call: Callable[[], Any]) -> Any:
 
 def translate_errors(call: Callable[[], Any]) -> Any:
     """Run `call`, mapping redis-py connection/timeouts to the contract's builtin errors."""
-    import redis.exceptions as rx
-
     try:
         return call()
-    except rx.TimeoutError as exc:
+    except Exception as exc:
+        raise _translated(exc) from exc
+
+
+@functools.lru_cache(maxsize=None)
+def _redis_exceptions() -> Any:
+    import redis.exceptions as rx
+
+    return rx
+
+
+def _translated(exc: Exception) -> Exception:
+    """The contract's error for a redis-py error (`exc` itself when it is not one)."""
+    rx = _redis_exceptions()
+    if isinstance(exc, rx.TimeoutError):
         if "connecting" in str(exc):
-            raise StoreUnavailable(f"redis: {exc}") from exc
-        raise StoreTimeout(f"redis: {exc}") from exc
-    except (rx.AuthenticationError, rx.AuthenticationWrongNumberOfArgsError) as exc:
-        raise StoreUnavailable(f"redis: authentication failed ({exc}); put the password in "
-                               "the URL: redis://:PASSWORD@HOST:PORT/0") from exc
-    except rx.ConnectionError as exc:
+            return StoreUnavailable(f"redis: {exc}")
+        return StoreTimeout(f"redis: {exc}")
+    if isinstance(exc, (rx.AuthenticationError, rx.AuthenticationWrongNumberOfArgsError)):
+        return StoreUnavailable(f"redis: authentication failed ({exc}); put the password in "
+                                "the URL: redis://:PASSWORD@HOST:PORT/0")
+    if isinstance(exc, rx.ConnectionError):
         # "Error 111 connecting to ...": refused before anything was sent.
         if "connecting to" in str(exc) or "Connection refused" in str(exc):
-            raise StoreUnavailable(f"redis: {exc}") from exc
-        raise StoreTimeout(f"redis: {exc}") from exc
+            return StoreUnavailable(f"redis: {exc}")
+        return StoreTimeout(f"redis: {exc}")
+    return exc
 
 
 def _classes() -> tuple[type, type]:
@@ -61,6 +74,16 @@ def _classes() -> tuple[type, type]:
 
         def execute_command(self, *args: Any, **options: Any) -> Any:
             parent = super().execute_command  # type: ignore[misc]
+            if self._cc_interceptor is _direct:
+                # No harness hook (LiveEnv, the benchmark): the same translation without
+                # two closures per command on the hot path.
+                try:
+                    return parent(*args, **options)
+                except Exception as exc:
+                    translated = _translated(exc)
+                    if translated is exc:
+                        raise
+                    raise translated from exc
             return self._cc_interceptor(
                 str(args[0]), lambda: translate_errors(lambda: parent(*args, **options)))
 
@@ -88,6 +111,44 @@ def _classes() -> tuple[type, type]:
 @functools.lru_cache(maxsize=None)
 def _cached_classes() -> tuple[type, type]:
     return _classes()
+
+
+class _SurrogatePacker:
+    """hiredis' ``pack_command`` encodes str arguments as strict UTF-8 and ignores the
+    client's ``encoding_errors``: a key or value with a lone surrogate would fail to send.
+    Such a command is packed again with every str encoded with ``surrogatepass``."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def pack(self, *args: Any) -> Any:
+        try:
+            return self.inner.pack(*args)
+        except UnicodeEncodeError:
+            return self.inner.pack(*(a.encode("utf-8", "surrogatepass") if isinstance(a, str)
+                                     else a for a in args))
+
+
+@functools.lru_cache(maxsize=None)
+def _connection_classes() -> tuple[type, type]:
+    """Connection classes whose command packer honours surrogatepass (with hiredis; without
+    it redis-py's own packer already uses the client's encoder)."""
+    import redis.connection as rc
+
+    class _Packing:
+        def _construct_command_packer(self, packer: Any) -> Any:
+            chosen = super()._construct_command_packer(packer)  # type: ignore[misc]
+            if isinstance(chosen, rc.HiredisRespSerializer):
+                return _SurrogatePacker(chosen)
+            return chosen
+
+    class Connection(_Packing, rc.Connection):  # type: ignore[misc]
+        pass
+
+    class SSLConnection(_Packing, rc.SSLConnection):  # type: ignore[misc]
+        pass
+
+    return Connection, SSLConnection
 
 
 def is_cluster_url(url: str, *, timeout: float = 2.0) -> bool:
@@ -122,6 +183,8 @@ def connect_redis(url: str, *, cluster: bool | None = None, interceptor: Interce
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
     )
+    plain, tls = _connection_classes()
+    common["connection_class"] = tls if url.startswith("rediss://") else plain
     if cluster:
         client = translate_errors(lambda: cluster_cls.from_url(url, **common))
     else:

@@ -29,7 +29,8 @@ class RedisSubject:
         self.scripts = Scripts(self.redis)
 
     def _names(self, key: str) -> list[str]:
-        return [self.keys.entry(key), self.keys.beside(key, "m:" + key)]
+        tag = self.keys.tag(self.keys.shard(key))
+        return [tag + "c:" + key, tag + "m:" + key, tag + "wb"]
 
     def _expires(self) -> str:
         return repr(self.env.clock.now() + self.ttl)

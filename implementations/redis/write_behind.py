@@ -5,11 +5,16 @@ stream of the key's shard (same cluster slot). It is acknowledged once that step
 so it survives a crash of the application (``durable = True``) -- and a SIGKILL of Redis
 when Redis runs with ``appendfsync always``.
 
-Flushing reads a shard's stream through the consumer group ``flush`` (consumer = the
-application instance), coalesces a batch to the latest version per key, commits it with
-one versioned ``put_many`` and only then XACKs/XDELs the entries. A crash between the
-commit and the ack redelivers the batch to the recovered instance; the versioned upsert
-makes the replay a no-op, never a regression.
+Flushing reads the shards' streams through the consumer group ``flush`` (consumer = the
+application instance; its own pending entries first, so a recovered instance redelivers
+what it had in flight), one WB_TAKE per shard and all of them in one pipeline round trip
+on a single server; it coalesces to the latest version per key, commits with versioned
+``put_many`` transactions of at most ``batch_size`` rows, and only then acknowledges
+(XACK, and a trim of the stream below the oldest entry still held) -- in the same round
+trip as the next take. A crash between the commit and the ack redelivers the batch to the
+recovered instance; the versioned upsert makes the replay a no-op, never a regression.
+A key's pending mark names its stream entry and ends when that entry is gone (cleared
+lazily by the next read), so acknowledging costs nothing per key.
 
 Full queue policy (``max_queue`` entries per shard): ``"write-through"`` (the default:
 the write is persisted synchronously, versioned, so it still orders after queued ones),
@@ -22,9 +27,10 @@ still fail go to the dead-letter stream ``wb:dead`` of their shard (and are coun
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
 from implementations.redis._base import RedisSubject
+from implementations.redis._scripts import Script
 
 __all__ = ["WriteBehind", "write_behind"]
 
@@ -35,7 +41,7 @@ GROUP = "flush"
 class WriteBehind(RedisSubject):
     durable = True
 
-    def __init__(self, env: Any, *, batch_size: int = 64, flush_interval: float = 1.0,
+    def __init__(self, env: Any, *, batch_size: int = 256, flush_interval: float = 1.0,
                  max_retries: int = 3, backoff: float = 0.05, max_queue: int = 10_000,
                  full_policy: FullPolicy = "write-through", background: bool = True) -> None:
         super().__init__(env)
@@ -50,7 +56,9 @@ class WriteBehind(RedisSubject):
         self.consumer = f"i{getattr(env, 'instance', 0)}"
         self.dead_lettered = 0
         self._stopping = False
-        self._grouped: set[str] = set()
+        # A Cluster client refuses EVALSHA in pipelines: its shards are read one by one.
+        self._cluster = getattr(self.redis, "nodes_manager", None) is not None
+        self._tags = [self.keys.tag(shard) for shard in range(self.keys.shards)]
         if background:
             env.spawn(self._worker)
 
@@ -59,10 +67,10 @@ class WriteBehind(RedisSubject):
         return self.keys.in_shard(shard, "wb")
 
     def write(self, key: str, value: str) -> None:
-        tag = self.keys.tag(self.keys.shard(key))
-        names = [f"{tag}c:{key}", f"{tag}m:{key}", tag + "wb"]
+        tag = self._tags[self.keys.shard(key)]
+        names = (tag + "c:" + key, tag + "m:" + key, tag + "wb")
         while True:
-            if self.scripts.wb_write(keys=names, args=[key, value, self.max_queue, len(key)]):
+            if self.scripts.wb_write(names, (key, value, self.max_queue, len(key))):
                 return
             if self.full_policy == "write-through":
                 self._write_synchronously(key, value, "set")
@@ -81,8 +89,7 @@ class WriteBehind(RedisSubject):
     def flush(self) -> None:
         """Persist every acknowledged write of every instance (claims their in-flight
         entries too: replays are idempotent)."""
-        for shard in range(self.keys.shards):
-            self._flush_shard(shard, claim=True)
+        self._flush(range(self.keys.shards), claim=True)
 
     def close(self) -> None:
         """Graceful shutdown: stop the worker and drain."""
@@ -94,67 +101,85 @@ class WriteBehind(RedisSubject):
             self.env.clock.sleep(self.flush_interval)
             if self._stopping:
                 return
-            for shard in range(self.keys.shards):
-                try:
-                    self._flush_shard(shard, claim=False)
-                except (ConnectionError, TimeoutError):
-                    break  # the next interval retries; entries stay pending
-
-    def _ensure_group(self, stream: str) -> None:
-        try:
-            # id 0: entries queued before the group existed are delivered too.
-            self.redis.xgroup_create(stream, GROUP, id="0", mkstream=True)
-        except Exception as exc:  # redis.ResponseError, imported lazily elsewhere
-            if "BUSYGROUP" not in str(exc):
-                raise
-
-    def _read(self, stream: str, start: str) -> list[tuple[str, tuple[str, str, int] | None]]:
-        """Up to batch_size entries as (id, (key, value, version)); None for an entry
-        deleted while pending."""
-        try:
-            raw = self.scripts.wb_read(keys=[stream], args=[GROUP, self.consumer,
-                                                            self.batch_size, start])
-        except Exception as exc:
-            if "NOGROUP" not in str(exc):
-                raise
-            self._ensure_group(stream)  # lost with a restart of a non-persistent Redis
-            return []
-        return [(entry_id, _unpack(fields)) for entry_id, fields in json.loads(raw)]
+            try:
+                self._flush(range(self.keys.shards), claim=False)
+            except (ConnectionError, TimeoutError):
+                pass  # the next interval retries; entries stay pending
 
     def _flush_shard(self, shard: int, *, claim: bool) -> None:
-        stream = self._stream(shard)
-        if int(self.redis.xlen(stream)) == 0:
-            return
-        if stream not in self._grouped:
-            self._ensure_group(stream)
-            self._grouped.add(stream)
-        if claim:
-            self.redis.xautoclaim(stream, GROUP, self.consumer, min_idle_time=0,
-                                  start_id="0-0", count=1_000_000, justid=True)
+        self._flush([shard], claim=claim)
+
+    def _flush(self, shards: Any, *, claim: bool) -> None:
+        """Rounds over the shards: take a batch from each (one round trip for all of them
+        on a single server: a pipeline), coalesce, commit in DB transactions of at most
+        `batch_size` rows, then acknowledge -- in the same round trip as the next take.
+        A shard leaves the loop when it has nothing left."""
+        active = list(shards)
+        taken = self._take(active, claim=claim, acks=[])
         while True:
-            # My pending entries first (a redelivery after a crash), then new ones.
-            batch = self._read(stream, "0") or self._read(stream, ">")
-            if not batch:
+            batches = [(shard, entries) for shard, entries in zip(active, taken) if entries]
+            if not batches:
                 return
-            self._commit(stream, batch)
+            acks = self._commit(batches)
+            active = [shard for shard, _ in batches]
+            taken = self._take(active, claim=False, acks=acks)
 
-    def _commit(self, stream: str, batch: list[tuple[str, tuple[str, str, int] | None]]) -> None:
-        latest: dict[str, tuple[str, int]] = {}
-        for _, entry in batch:
-            if entry is None:
-                continue  # deleted while pending: nothing to write
-            key, value, version = entry
-            if key not in latest or latest[key][1] < version:
-                latest[key] = (value, version)  # coalescing: one row per key
-        items = [(k, v, n) for k, (v, n) in latest.items()]
-        if items:
-            self._put_with_retries(stream, items)
-        ids = [entry_id for entry_id, _ in batch]
-        metas = [self.keys.beside(k, "m:" + k) for k in latest]
-        self.scripts.wb_ack(keys=[stream, *metas],
-                            args=[GROUP, len(ids), *ids, *(str(n) for _, n in latest.values())])
+    def _take(self, shards: list[int], *, claim: bool,
+              acks: list[tuple[Sequence[str], Sequence[Any]]]) -> list[Any]:
+        """Run the given WB_ACK calls, then one WB_TAKE per shard; the takes' replies."""
+        take = self.scripts.wb_take
+        calls = [(self.scripts.wb_ack, keys, args) for keys, args in acks]
+        calls += [(take, (self._tags[shard] + "wb",),
+                   (GROUP, self.consumer, self.batch_size, "1" if claim else "0"))
+                  for shard in shards]
+        return [json.loads(raw) for raw in self._run(calls)[len(acks):]]
 
-    def _put_with_retries(self, stream: str, items: list[tuple[str, str, int]]) -> None:
+    def _run(self, calls: list[tuple[Any, Sequence[Any], Sequence[Any]]]) -> list[Any]:
+        """Script calls in order: one pipeline round trip on a single server; one call
+        after the other on a Cluster (its pipelines refuse EVALSHA) or when a script is
+        replaced (tests)."""
+        if (self._cluster or len(calls) == 1
+                or not all(isinstance(script, Script) for script, _, _ in calls)):
+            return [script(keys, args) for script, keys, args in calls]
+        for attempt in (1, 2):
+            pipe = self.redis.pipeline(transaction=False)
+            for script, keys, args in calls:
+                pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            try:
+                return pipe.execute()
+            except Exception as exc:  # redis.exceptions.NoScriptError after a restart
+                if type(exc).__name__ != "NoScriptError" or attempt == 2:
+                    raise
+            for script in {id(s): s for s, _, _ in calls}.values():
+                script.load()
+        raise AssertionError("unreachable")
+
+    def _commit(self, batches: list[tuple[int, Any]]) -> list[tuple[Sequence[str], Sequence[Any]]]:
+        """Coalesce the taken entries to the latest version per key, commit them, and
+        return the WB_ACK calls (keys, args) for each shard."""
+        acks: list[tuple[Sequence[str], Sequence[Any]]] = []
+        items: list[tuple[str, str, int]] = []
+        for shard, entries in batches:
+            latest: dict[str, tuple[str, int]] = {}
+            for _, fields in entries:
+                if not fields:
+                    continue  # deleted while pending: nothing to write
+                # e = "VERSION:KEYVALUE", l = len(KEY): one field to parse, and no
+                # separator that a key or value could contain.
+                version, _, rest = fields[1].partition(":")
+                n = int(version)
+                cut = int(fields[3])
+                key = rest[:cut]
+                seen = latest.get(key)
+                if seen is None or seen[1] < n:
+                    latest[key] = (rest[cut:], n)  # coalescing: one row per key
+            items.extend((k, v, n) for k, (v, n) in latest.items())
+            acks.append(((self._tags[shard] + "wb",), (GROUP, *(e[0] for e in entries))))
+        for start in range(0, len(items), self.batch_size):
+            self._put_with_retries(items[start:start + self.batch_size])
+        return acks
+
+    def _put_with_retries(self, items: list[tuple[str, str, int]]) -> None:
         for attempt in range(self.max_retries + 1):
             try:
                 self.env.db.put_many(items)
@@ -171,21 +196,10 @@ class WriteBehind(RedisSubject):
             except (ConnectionError, TimeoutError):
                 raise
             except Exception as exc:
-                self.redis.xadd(stream + ":dead", {"k": key, "v": value, "n": str(version),
+                dead = self._tags[self.keys.shard(key)] + "wb:dead"
+                self.redis.xadd(dead, {"k": key, "v": value, "n": str(version),
                                                    "error": str(exc)[:500]})
                 self.dead_lettered += 1
-
-
-def _unpack(fields: Any) -> tuple[str, str, int] | None:
-    # An entry is e = "VERSION:KEYVALUE" and l = len(KEY): one field to parse, and no
-    # separator that a key or value could contain. cjson turns a deleted entry's
-    # missing fields into an empty object or array.
-    if not fields:
-        return None
-    flat = dict(zip(fields[::2], fields[1::2]))
-    version, _, rest = flat["e"].partition(":")
-    split = int(flat["l"])
-    return rest[:split], rest[split:], int(version)
 
 
 def write_behind(env: Any) -> WriteBehind:
