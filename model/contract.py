@@ -139,6 +139,8 @@ class Contract:
         frontier = deque(states.items())
         while frontier:
             s, notes = frontier.popleft()
+            if not (s.open_writes or s.open_reads or s.open_flushes or (buffered and s.pending)):
+                continue  # no internal move (see `moves`): the common case, made cheap
             for t, note in self.moves(s, now):
                 tn = notes + (note,) if note else notes
                 old = out.get(t)
@@ -161,9 +163,14 @@ class Contract:
 
     # ---- observations ------------------------------------------------------------------
 
-    def observe(self, states: Explanations, event: Event, now: float, limit: int) -> Explanations | None:
+    def observe(self, states: Explanations, event: Event, now: float, limit: int, *,
+                closed: bool = False) -> Explanations | None:
         """The states that explain `states` followed by `event` (empty: a violation;
-        None: more than `limit` explanations, the check is inconclusive)."""
+        None: more than `limit` explanations, the check is inconclusive).
+
+        `closed`: the caller knows `states` is already closed under internal moves at
+        `now` (it is what `observe` returned for an Ok at `now`: see `keeps_closed`), so
+        the closure can be skipped unless an observation reveals a write in limbo."""
         if isinstance(event, Invoke):
             return {self._invoke(s, event): n for s, n in states.items()}
         if isinstance(event, Tick):
@@ -176,17 +183,29 @@ class Contract:
         if isinstance(event, Fault):
             return self._fault(states, event)
         if isinstance(event, (Ok, DbObserved)):
-            states = subsume(self._reveal(states, event.result if isinstance(event, Ok) else event.value, now))
-        closed = self.closure(states, now, limit)
-        if closed is None:
-            return None
+            revealed = self._reveal(states, event.result if isinstance(event, Ok) else event.value, now)
+            closed = closed and revealed is states
+            states = subsume(revealed)
+        if not closed:
+            states = self.closure(states, now, limit)  # type: ignore[assignment]
+            if states is None:
+                return None
         if isinstance(event, Ok):
-            return self._complete(closed, event)
+            return self._complete(states, event)
         if isinstance(event, DbObserved):
-            return {s: n for s, n in closed.items() if s.db == event.value}
+            return {s: n for s, n in states.items() if s.db == event.value}
         if isinstance(event, Crash):
-            return self._crash(closed, event)
+            return self._crash(states, event)
         raise TypeError(f"not an event: {event!r}")
+
+    @staticmethod
+    def keeps_closed(event: Event) -> bool:
+        """Whether what `observe` returns for `event` is itself closed under internal moves
+        at the event's time. True for Ok: it completes an operation in every state of a
+        closed set, and completing one (dropping it from done_writes, read_results or
+        done_flushes) neither enables nor disables any move. Not for DbObserved: keeping
+        the states with one DB value drops the successors that flush a pending write."""
+        return isinstance(event, Ok)
 
     def _reveal(self, states: Explanations, value: str | None, now: float) -> Explanations:
         """An indeterminate write is made to take effect only when an observation shows
@@ -195,11 +214,13 @@ class Contract:
         buffered, it is placed at any position among the writes still pending, which is
         everywhere an earlier, unobserved effect could have put it. So n writes in limbo
         cost a handful of states, not every order of them."""
-        out: Explanations = dict(states)
+        out: Explanations = states  # copied on the first write revealed: unchanged is common
         for s, n in states.items():
             for w in s.limbo:
                 if w[1] != value:
                     continue
+                if out is states:
+                    out = dict(states)
                 rest = s.limbo - {w}
                 if not self.policy.buffered:
                     _keep_best(out, self._linearize_write(s, value, now).but(limbo=rest), n)

@@ -40,6 +40,9 @@ class KeyMonitor:
         self.failed_writes: set[str | None] = set()
         self._before_read: tuple[Explanations, Ok] | None = None
         self.read_values: list[str | None] = []
+        # The time at which `states` is known closed under internal moves (see
+        # Contract.keeps_closed): the next observation at that time skips the closure.
+        self._closed_at: float | None = None
 
     def feed(self, event: Event) -> Violation | None | str:
         """Apply `event`; return a Violation, None, or the string reason of an UNKNOWN."""
@@ -61,7 +64,9 @@ class KeyMonitor:
         if isinstance(event, (Fault, Crash)) and event.cache:
             event = evolve(event, cache=tuple(c for c in event.cache if c.key == self.key))  # type: ignore[arg-type]
         before = self.states
-        after = self.contract.observe(before, event, self.now, self.limit)
+        after = self.contract.observe(before, event, self.now, self.limit,
+                                      closed=self._closed_at == self.now)
+        self._closed_at = self.now if self.contract.keeps_closed(event) else None
         if after is None:
             return f"more than {self.limit} explanations for key {self.key!r}"
         if isinstance(event, Ok):
