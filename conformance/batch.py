@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from model import Fail, Invoke, Ok, Violation
 
 from conformance.errors import Crashed
-from conformance.scheduler import CRASH, Blocked, Chooser, Task
+from conformance.scheduler import CRASH, Blocked, Chooser, Task, start_thread
 from conformance.scheduler import _local as sched_local
 
 if TYPE_CHECKING:
@@ -69,8 +69,7 @@ def run_batch(run: "Run", ops: Sequence[Op], chooser: Chooser, allow_crash: bool
             t = clients[client] = Task(client, run.instances[run._index(client)], "client")
         t.ops.append((kind, key, value))
     for t in clients.values():
-        t.thread = threading.Thread(target=_client_body, args=(run, t, env_local), name=f"client-{t.name}", daemon=True)
-        t.thread.start()
+        start_thread(lambda t=t: _client_body(run, t, env_local), f"client-{t.name}")
     sched = run.env.scheduler
     taken: list[str] = []
     last: Task | None = None
@@ -163,10 +162,8 @@ def _crash(run: "Run", clients: dict[str, Task], op_ids: dict[str, int]) -> None
         if rest:
             fresh = Task(name, run.instances[run._index(name)], "client")
             fresh.ops = list(rest)
-            fresh.thread = threading.Thread(target=_client_body, args=(run, fresh, _env_local()),
-                                            name=f"client-{name}", daemon=True)
             clients[name] = fresh
-            fresh.thread.start()
+            start_thread(lambda fresh=fresh: _client_body(run, fresh, _env_local()), f"client-{name}")
 
 
 def _env_local() -> threading.local:

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from conformance.errors import Crashed, HarnessSignal
 from conformance.faults import FaultState, FaultyCache, FaultyDB, FaultyQueues
-from conformance.scheduler import Blocked, SchedLock, Scheduler, Task, current_task
+from conformance.scheduler import Blocked, SchedLock, Scheduler, Task, current_task, start_thread, thread_locals
 from conformance.scheduler import _local as sched_local
 
-__all__ = ["VirtualClock", "Hung", "Workers", "Instance", "Environment", "OpRunner", "Task"]
+__all__ = ["VirtualClock", "Hung", "Workers", "Instance", "Environment", "OpRunner", "Watchdog", "Abandoned", "Task"]
 
 _local = threading.local()
+thread_locals.append(_local)
 
 
 class Hung(HarnessSignal):
@@ -102,9 +104,8 @@ class Workers:
             finally:
                 task.end()
 
-        task.thread = threading.Thread(target=body, name=task.name, daemon=True)
         self.tasks.append(task)
-        task.thread.start()
+        start_thread(body, task.name)
         return task
 
     def sleep(self, task: Task, seconds: float) -> None:
@@ -217,12 +218,85 @@ class Environment:
         return Instance(index, self)
 
 
+class Watchdog:
+    """Lets subject calls run inline on the checking thread and still time out.
+
+    Handing every call to a client thread costs two thread wake-ups, which on a loaded
+    machine is more than the rest of a step. So a check runs Hypothesis itself on a
+    daemon thread, its subject calls inline, and the caller's thread watches: a call armed
+    here that outlives its deadline turns into the failure the call registered, raised in
+    the watching thread; the stuck checking thread is abandoned (a daemon, it cannot keep
+    the process), and if the call ever returns it unwinds at once.
+
+    Arming and disarming take no lock: each is one attribute assignment, atomic under
+    the GIL."""
+
+    def __init__(self) -> None:
+        # (deadline, failure) in one attribute, so the watcher never pairs one call's
+        # deadline with another call's failure.
+        self.armed: tuple[float, Callable[[], BaseException]] | None = None
+        self.fired = False
+        # The thread being watched: only its calls may run inline.
+        self.ident: int | None = None
+
+    def arm(self, deadline: float, failure: Callable[[], BaseException]) -> None:
+        self.armed = (deadline, failure)
+
+    def disarm(self) -> None:
+        self.armed = None
+        if self.fired:
+            raise Abandoned("the check was abandoned after a hung call")
+
+    def expired(self, now: float) -> BaseException | None:
+        armed = self.armed
+        if armed is None or now < armed[0]:
+            return None
+        self.fired = True
+        return armed[1]()
+
+    def run(self, fn: Callable[[], Any], poll: float = 0.05) -> Any:
+        """fn() on a daemon thread, returning or raising what it does, unless an armed call
+        hangs: then the failure that call registered is raised here."""
+        box: list[tuple[bool, Any]] = []
+
+        def body() -> None:
+            self.ident = threading.get_ident()
+            try:
+                box.append((True, fn()))
+            except BaseException as e:  # noqa: BLE001 - handed to the watching thread
+                box.append((False, e))
+            finally:
+                self.ident = None
+
+        thread = threading.Thread(target=body, name="conformance-check", daemon=True)
+        thread.start()
+        while True:
+            thread.join(poll)
+            if not thread.is_alive():
+                break
+            failure = self.expired(time.monotonic())
+            if failure is not None:
+                raise failure
+        ok, value = box[0]
+        if ok:
+            return value
+        raise value
+
+
+class Abandoned(HarnessSignal):
+    """Unwinds a checking thread whose hung call finally returned after the check ended."""
+
+
 class OpRunner:
     """Runs subject calls on a daemon thread with a timeout, so a hanging subject cannot
-    hang the harness (the thread is abandoned; being a daemon, it cannot keep the process)."""
+    hang the harness (the thread is abandoned; being a daemon, it cannot keep the process).
 
-    def __init__(self, timeout: float):
+    With a `watchdog`, calls made with `inline=True` run on the calling thread instead
+    and the watchdog's thread enforces the timeout (see `Watchdog`)."""
+
+    def __init__(self, timeout: float, watchdog: Watchdog | None = None):
         self.timeout = timeout
+        self.watchdog = watchdog
         self._jobs: queue.SimpleQueue[Any] | None = None
 
     def _start(self) -> queue.SimpleQueue[Any]:
@@ -245,12 +319,27 @@ class OpRunner:
         threading.Thread(target=loop, name="subject-client", daemon=True).start()
         return jobs
 
-    def call(self, fn: Callable[[], Any], instance: Instance | None, what: str, client: str | None = None) -> Any:
-        if self._jobs is None:
-            self._jobs = self._start()
+    def call(self, fn: Callable[[], Any], instance: Instance | None, what: str, client: str | None = None,
+             *, inline: bool = False, on_hang: Callable[[], BaseException] | None = None) -> Any:
+        """fn() as `client` of `instance`. Raises Hung after the timeout, or, inline under a
+        watchdog, has the watchdog raise `on_hang()` (default: Hung) in its thread."""
+        watchdog = self.watchdog
+        if inline and watchdog is not None and watchdog.ident == threading.get_ident():
+            saved = getattr(_local, "instance", None), getattr(_local, "client", None)
+            _local.instance, _local.client = instance, client
+            watchdog.arm(time.monotonic() + self.timeout,
+                         on_hang or (lambda: Hung(f"{what} did not return within {self.timeout:g} s")))
+            try:
+                return fn()
+            finally:
+                _local.instance, _local.client = saved
+                watchdog.disarm()
+        jobs = self._jobs
+        if jobs is None:
+            jobs = self._jobs = self._start()
         box: list[tuple[bool, Any]] = []
         done = threading.Event()
-        self._jobs.put((fn, instance, box, done, client))
+        jobs.put((fn, instance, box, done, client))
         if not done.wait(self.timeout):
             self._jobs = None  # abandon the stuck thread
             raise Hung(f"{what} did not return within {self.timeout:g} s")

@@ -100,6 +100,8 @@ class Run:
             fill: they expire after INITIAL_CACHE_TTL seconds).
         instances: application instances (factory calls) sharing the cache and the DB;
             client `cN` talks to instance N mod instances.
+        runner: the OpRunner that makes subject calls, shared by the runs of one check
+            (`run_check` passes one with a Watchdog); default: the run's own.
 
     Raises:
         SubjectBuildError: the factory raised or returned something without write/read.
@@ -109,7 +111,7 @@ class Run:
     def __init__(self, target: Any, policy: str | Policy, *, keys: tuple[str, ...] = DEFAULT_KEYS,
                  op_timeout: float = 2.0, staleness: float | None = None, backend: Any = None,
                  initial: dict[str, str] | None = None, instances: int = 1,
-                 initial_cache: dict[str, str] | None = None):
+                 initial_cache: dict[str, str] | None = None, runner: OpRunner | None = None):
         self.factory, self.label = load_factory(target)
         self.policy = policy if isinstance(policy, Policy) else lookup_policy(policy)
         self.keys = tuple(keys)
@@ -124,7 +126,8 @@ class Run:
             # Real backends route their raw clients (env.redis) through the same steps and
             # faults as env.cache.
             bind(self.env)
-        self.runner = OpRunner(op_timeout)
+        self._own_runner = runner is None
+        self.runner = OpRunner(op_timeout) if runner is None else runner
         self.events: list[Any] = []
         self.env.position = lambda: len(self.events)
         self.lines: list[str] = []
@@ -175,7 +178,8 @@ class Run:
     def _build(self, instance: Instance, first: bool = False) -> Any:
         what = f"factory {self.label}(env)"
         try:
-            subject = self.runner.call(lambda: self.factory(instance.env), instance, what)
+            subject = self.runner.call(lambda: self.factory(instance.env), instance, what,
+                                       inline=True, on_hang=lambda: self._hung(what))
         except Hung as e:
             self.close()
             raise SubjectBuildError(f"cannot build the subject: {e.what}") from None
@@ -217,7 +221,7 @@ class Run:
 
     def script(self) -> str:
         opts = ""
-        if self.staleness != 300.0:
+        if getattr(self, "staleness", 300.0) != 300.0:  # unset while the first build runs
             opts += f", staleness={self.staleness!r}"
         if self.keys != DEFAULT_KEYS:
             opts += f", keys={self.keys!r}"
@@ -243,7 +247,8 @@ class Run:
         self._feed(Invoke(op, client, kind, key, value, now))  # type: ignore[arg-type]
         args = ", ".join(repr(a) for a in (key, value) if a is not None)
         try:
-            result = self.runner.call(fn, self.instances[self._index(client)], f"{kind}({args})", client)
+            result = self.runner.call(fn, self.instances[self._index(client)], f"{kind}({args})", client,
+                                      inline=True, on_hang=lambda: self._hung(f"{kind}({args})", key))
         except Hung as e:
             self._violate(Violation("liveness", key, f"{kind}({args}) returns within {self.op_timeout:g} s", e.what))
         except (ConnectionError, TimeoutError) as e:
@@ -261,6 +266,12 @@ class Run:
                                     f"read({args}) returned {result!r} ({type(result).__name__})"))
         self._feed(Ok(op, result if kind == "read" else None, self.clock.now()))
         return result
+
+    def _hung(self, what: str, key: str | None = None) -> LivenessFailure:
+        # Called by the watchdog's thread while the call is still stuck (see Watchdog).
+        self.failed = True
+        return LivenessFailure(Violation("liveness", key, f"{what} returns within {self.op_timeout:g} s",
+                                         f"{what} did not return within {self.op_timeout:g} s"), self.script())
 
     def write(self, key: str, value: str, client: str = "c0") -> None:
         """subject.write(key, value), observed."""
@@ -480,7 +491,8 @@ class Run:
         for inst in {t.instance for t in self.env.workers.tasks}:
             inst.crashed = True
             self.env.workers.kill(inst)
-        self.runner.close()
+        if self._own_runner:
+            self.runner.close()
         try:
             self._close_backend()
         except Exception:  # noqa: BLE001

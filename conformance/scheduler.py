@@ -13,6 +13,8 @@ preemption bound (conformance.exhaustive).
 
 from __future__ import annotations
 
+import os
+import queue
 import random
 import threading
 from collections.abc import Callable, Sequence
@@ -23,10 +25,67 @@ from conformance.errors import Crashed, UsageError
 __all__ = [
     "Task", "Scheduler", "SchedLock", "Deadlock", "Blocked", "ScheduleMismatch",
     "Chooser", "first_runnable", "ReplayChooser", "StoreStepChooser", "PCTChooser", "CRASH",
+    "start_thread",
 ]
 
 CRASH = "!crash"
 _local = threading.local()
+
+# Thread-local stores that a pooled thread must forget between two tasks (env.py adds its
+# own): a task's instance or client must never leak into the next task the thread runs.
+thread_locals: list[threading.local] = [_local]
+
+
+class _ThreadPool:
+    """Daemon threads for managed tasks, reused. Starting a thread costs more here than a
+    whole sequential step (0.1 to 1 ms), and a check starts one per worker per example and
+    one per client per batch. A thread whose task never ends (a hung subject) simply never
+    comes back; being a daemon, it cannot keep the process.
+
+    A forked child (the report runs each check in one) inherits the idle count but not the
+    threads: the pool starts afresh there, or a task would wait forever for a thread."""
+
+    def __init__(self) -> None:
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], None], str]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0
+
+    def start(self, fn: Callable[[], None], name: str) -> None:
+        with self._lock:
+            reuse = self._idle > 0
+            if reuse:
+                self._idle -= 1
+        if reuse:
+            self._jobs.put((fn, name))
+        else:
+            threading.Thread(target=self._serve, args=(fn, name), name=name, daemon=True).start()
+
+    def _serve(self, fn: Callable[[], None], name: str) -> None:
+        me = threading.current_thread()
+        while True:
+            me.name = name
+            try:
+                fn()
+            except BaseException:  # noqa: BLE001 - task bodies report their own errors
+                pass
+            for local in thread_locals:
+                local.__dict__.clear()
+            me.name = "conformance-idle"
+            with self._lock:
+                self._idle += 1
+            fn, name = self._jobs.get()
+
+
+_pool = _ThreadPool()
+
+
+def start_thread(fn: Callable[[], None], name: str) -> None:
+    """Run `fn` on a (pooled) daemon thread."""
+    _pool.start(fn, name)
 
 
 def current_task() -> "Task | None":
@@ -65,7 +124,6 @@ class Task:
         self.error: BaseException | None = None
         self.waiting_for: "SchedLock | None" = None
         self.at_step = False  # paused right before a store call (not at a lock or between ops)
-        self.thread: threading.Thread | None = None
         # client bookkeeping: the controller emits invocations and completions
         self.ops: list[Any] = []
         self.next_op = 0

@@ -167,3 +167,26 @@ def real_lock(env):
 
 def busy_worker(env):
     return BusyWorker(env)
+
+
+class SlowRead(WriteThrough):
+    """Hangs past the timeout once, then returns: the abandoned check must unwind."""
+
+    def read(self, key):
+        time.sleep(1.0)
+        return super().read(key)
+
+
+def slow_read(env):
+    return SlowRead(env)
+
+
+_builds = [0]
+
+
+def hangs_on_third_build(env):
+    # The probe and the first example build; the second example's build hangs.
+    _builds[0] += 1
+    if _builds[0] == 3:
+        time.sleep(3600)
+    return WriteThrough(env)

@@ -115,3 +115,16 @@ def test_write_behind_passes_with_concurrent_clients_and_worker():
     for name in ("write_behind", "durable_write_behind"):
         r = run_check(f"implementations.memory:{name}", "write-behind", clients=3)
         assert r.verdict.status == "CONFORMS", r.render()
+
+
+@pytest.mark.slow
+def test_the_random_search_alone_finds_the_set_race(monkeypatch):
+    # Every concurrent check explores the classic races exhaustively first; without them,
+    # the schedules Hypothesis draws must still find a race on their own.
+    import importlib
+
+    check_module = importlib.import_module("conformance.check")  # the package re-exports check()
+    monkeypatch.setattr(check_module, "_CANONICAL", {False: (), True: ()})
+    r = run_check("implementations.mutants.synchronous:write_through_set_race", "write-through", clients=2)
+    assert r.verdict.status == "VIOLATES" and "schedule=" in r.counterexample
+    assert "exhaustive" not in (r.note or "")
