@@ -137,18 +137,23 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
         close = getattr(backend, "close", None)
         if callable(close):
             close()
-    print(report.render(), file=out)
-    if report.verdict.status != "CONFORMS" and report.history and not args.no_timeline:
-        from conformance.timeline import render_text
-
-        print("\ntimeline:\n" + render_text(report, color=out.isatty()), file=out)
+    # The files first: a reader that closes the pipe early must not cost the user them.
     if json_path is not None:
         json_path.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
     if html_path is not None:
         from conformance.timeline import write_html
 
         write_html(report, html_path)
-    return 0 if report.verdict.status == "CONFORMS" else 1
+    code = 0 if report.verdict.status == "CONFORMS" else 1
+    try:
+        print(report.render(), file=out)
+        if report.verdict.status != "CONFORMS" and report.history and not args.no_timeline:
+            from conformance.timeline import render_text
+
+            print("\ntimeline:\n" + render_text(report, color=out.isatty()), file=out)
+    except BrokenPipeError:
+        pass  # `check ... | head`: the verdict is the exit code; entrypoint() silences stdout
+    return code
 
 
 def _backend(args: argparse.Namespace) -> Any:
@@ -187,8 +192,13 @@ def entrypoint() -> None:
     """The console script: like main(), and the process exits even if a subject left
     non-daemon threads behind."""
     code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        # The reader went away (`... | head`): not an error of ours; drop what is left
+        # instead of a traceback at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
         os._exit(code)
     sys.exit(code)

@@ -119,3 +119,17 @@ def test_policies_lists_every_policy_and_clause():
         assert name in out
     for clause in ("durable-on-ack", "bounded-staleness", "eventual-persistence", "bounded-loss", "convergence"):
         assert clause in out
+
+
+def test_a_reader_that_closes_the_pipe_early_gets_no_traceback(tmp_path):
+    # `cache-conformance check ... | head -1`: the exit code and the files, and no traceback.
+    env = dict(os.environ, PYTHONPATH=str(HERE.parent.parent))
+    report = tmp_path / "r.json"
+    p = subprocess.Popen([sys.executable, "-m", "conformance", "check", f"{S}:cache_first", "--policy",
+                          "write-through", "--json", str(report)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=env, cwd=HERE.parent.parent)
+    p.stdout.close()  # gone before the first line: every write of the report fails
+    code = p.wait(timeout=120)
+    err = p.stderr.read()
+    assert code == 1 and "Traceback" not in err, err
+    assert '"verdict": "VIOLATES"' in report.read_text()
