@@ -2,7 +2,8 @@
 shared, noisy machine:
 
 * sequential steps/s of `check` on every built-in against a bare Hypothesis rule-based
-  machine over a dict (the floor: Hypothesis alone, no subject, no oracle);
+  machine over a dict (the floor: Hypothesis alone, no subject, no oracle), measured just
+  before and just after each check;
 * steps/s with 2 and 4 concurrent clients against the sequential figure;
 * seconds to catch each mutant with the default settings, median over 5 seeds.
 
@@ -29,6 +30,11 @@ POLICY = {"write_through": "write-through", "write_behind": "write-behind", "dur
 
 def bare_steps_per_second(examples: int = DEFAULT_EXAMPLES, steps: int = DEFAULT_STEPS) -> float:
     """A rule-based machine over a dict with the same budget: what Hypothesis costs alone."""
+    return bare_rates(examples, steps)[0]
+
+
+def bare_rates(examples: int = DEFAULT_EXAMPLES, steps: int = DEFAULT_STEPS) -> tuple[float, float]:
+    """(steps per wall second, steps per CPU second) of the bare machine."""
     count = 0
 
     class Bare(RuleBasedStateMachine):
@@ -50,26 +56,38 @@ def bare_steps_per_second(examples: int = DEFAULT_EXAMPLES, steps: int = DEFAULT
             count += 1
             assert self.d.get(key) is None or self.d[key].startswith("v")
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     run_state_machine_as_test(Bare, settings=settings(max_examples=examples, stateful_step_count=steps,
                                                       deadline=None, database=None,
                                                       suppress_health_check=list(HealthCheck)))
-    return count / (time.perf_counter() - t)
+    return count / (time.perf_counter() - t), count / (time.process_time() - c)
 
 
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
     seeds = range(2 if quick else 5)
     print("== sequential throughput (default budget) ==")
-    floor = bare_steps_per_second()
-    print(f"bare Hypothesis machine over a dict: {floor:,.0f} steps/s (floor)")
-    seq_rates = []
+    print("Each check runs between two floor runs; its ratio is against their mean, so load")
+    print("that comes and goes on a shared machine hits both sides of a ratio alike.")
+    print("CPU: the same steps per second of CPU time used by the process (all its threads),")
+    print("which time stolen by other processes does not dilute.")
+    seq_rates, ratios, cpu_ratios = [], [], []
     for name in BUILTINS:
+        before, before_cpu = bare_rates()
+        cpu = time.process_time()
         r = run_check(f"implementations.memory:{name}", POLICY[name])
-        rate = r.steps / r.seconds
+        cpu = time.process_time() - cpu
+        after, after_cpu = bare_rates()
+        floor, floor_cpu = (before + after) / 2, (before_cpu + after_cpu) / 2
+        rate, rate_cpu = r.steps / r.seconds, r.steps / cpu
         seq_rates.append(rate)
+        ratios.append(rate / floor)
+        cpu_ratios.append(rate_cpu / floor_cpu)
         print(f"check {name:22} {r.verdict.status:9} {r.steps:6} steps {r.seconds:6.2f} s "
-              f"{rate:8,.0f} steps/s  = {rate / floor:.2f}x bare")
+              f"{rate:8,.0f} steps/s  floor {before:6,.0f}/{after:6,.0f}  = {rate / floor:.2f}x bare  "
+              f"(CPU {rate_cpu / floor_cpu:.2f}x)")
+    print(f"sequential ratio to bare: median {statistics.median(ratios):.2f}x, lowest {min(ratios):.2f}x; "
+          f"CPU median {statistics.median(cpu_ratios):.2f}x, lowest {min(cpu_ratios):.2f}x (target 0.5x)")
     seq = statistics.median(seq_rates)
     print("== concurrent throughput (scheduler overhead) ==")
     for clients in (2, 4):
