@@ -56,6 +56,31 @@ def _shrink_budget(seconds: float) -> Iterator[None]:
         engine.MAX_SHRINKING_SECONDS = old
 
 
+@contextmanager
+def _no_local_constants() -> Iterator[None]:
+    # Hypothesis (>= 6.131) also draws integer literals found in the modules a process has
+    # imported from outside site-packages. A seed's examples would then depend on what else
+    # the process loaded (the CLI, pytest, a report worker): the same `--seed` could find a
+    # bug in one and miss it in another. A check draws without them, so a seed means the
+    # same search everywhere. Without that internal (another version), nothing changes.
+    from hypothesis.internal.conjecture import providers
+
+    get = getattr(providers, "_get_local_constants", None)
+    cache = getattr(providers, "CONSTANTS_CACHE", None)
+    empty = getattr(providers, "_local_constants", None)
+    if get is None or cache is None or empty is None:
+        yield
+        return
+    none = type(empty)()
+    providers._get_local_constants = lambda: none  # type: ignore[attr-defined]
+    cache.cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = get  # type: ignore[attr-defined]
+        cache.cache.clear()
+
+
 @frozen
 class CheckReport:
     """The outcome of one check, with what it took to reach it.
@@ -197,7 +222,7 @@ def run_check(target: Any, policy: str | Policy, *, examples: int = DEFAULT_EXAM
     note: str | None = None
     flaky = False
     try:
-        with _shrink_budget(shrink_seconds):
+        with _shrink_budget(shrink_seconds), _no_local_constants():
             watchdog.run(lambda: run_state_machine_as_test(factory_fn, settings=cfg))
         verdict = Verdict(CONFORMS, relaxations=_relaxations(tracker))
     except ContractViolation as e:

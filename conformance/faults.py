@@ -18,13 +18,13 @@ __all__ = ["FaultState", "FaultyCache", "FaultyDB", "FaultyQueue", "FaultyQueues
 
 
 class FaultState:
-    """Which stores are down, and whether the next DB call times out (and if so whether
+    """Which stores are down, and whether the next DB write times out (and if so whether
     it takes effect first)."""
 
     def __init__(self) -> None:
         self.db_down = False
         self.cache_down = False
-        self.db_timeout: bool | None = None  # None: not armed; True/False: the armed call applies or not
+        self.db_timeout: bool | None = None  # None: not armed; True/False: the armed write applies or not
 
     def heal(self) -> None:
         self.db_down = self.cache_down = False
@@ -69,7 +69,11 @@ class FaultyCache:
 
 
 class FaultyDB:
-    """env.db: the raw DB behind the fault flags; an armed timeout hits the next call."""
+    """env.db: the raw DB behind the fault flags; an armed timeout hits the next write.
+
+    Only writes consume an armed timeout: a read that times out merely fails, as under
+    db-down, while a write's ambiguous outcome (committed or not, the caller cannot tell)
+    is what the fault exists for; a cache-miss read in between must not use it up."""
 
     def __init__(self, raw: Any, faults: FaultState, step: Step):
         self._raw, self._faults, self._step = raw, faults, step
@@ -94,9 +98,6 @@ class FaultyDB:
         self._step("db", "get", key)
         if self._faults.db_down:
             raise StoreUnavailable(f"database is down (injected fault) during db.get({key!r})")
-        if self._faults.db_timeout is not None:
-            self._faults.db_timeout = None
-            raise StoreTimeout(f"database timed out (injected fault) during db.get({key!r})")
         return self._raw.get(key)
 
     def put(self, key: str, value: str, version: int | None = None) -> None:

@@ -352,7 +352,7 @@ class Run:
         return tuple(CacheEntry(k, v, exp) for k, (v, exp) in self.env.raw_cache.entries().items())
 
     def fault(self, kind: str, key: str | None = None, applied: bool | None = None) -> None:
-        """Inject a fault: db-down, db-up, db-timeout (applied: the timed-out call took
+        """Inject a fault: db-down, db-up, db-timeout (the next DB write times out; applied: it took
         effect), cache-down, cache-up, cache-restart, evict (key)."""
         args = repr(kind) + (f", {key!r}" if kind == "evict" else "") + (f", applied={bool(applied)!r}" if kind == "db-timeout" else "")
         self._line(f"fault({args})")
