@@ -95,3 +95,25 @@ def test_a_forked_process_gets_its_own_task_threads():
     assert parent.poll(60), "the check in the forked process did not finish"
     assert parent.recv() == ("CONFORMS", None, None)
     proc.join(10)
+
+
+def test_a_seed_draws_the_same_examples_whatever_else_the_process_imported(tmp_path, monkeypatch):
+    """Hypothesis also draws integer literals of the user modules a process has imported;
+    a check must not, or `--seed 0` would search differently in the CLI, under pytest and
+    in a report worker (a bug found in one, missed in another)."""
+    import importlib
+    import sys
+
+    def fingerprint() -> tuple:
+        r = run_check("implementations.memory:write_through", "write-through", examples=40, seed=3)
+        return r.verdict.status, r.examples, r.steps, tuple(map(repr, r.history))
+
+    before = fingerprint()
+    literals = ", ".join(str(n) for n in range(1, 720, 7))
+    (tmp_path / "cc_many_literals.py").write_text(f"LITERALS = ({literals})\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.import_module("cc_many_literals")
+    try:
+        assert fingerprint() == before
+    finally:
+        sys.modules.pop("cc_many_literals", None)
