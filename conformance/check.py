@@ -63,22 +63,28 @@ def _no_local_constants() -> Iterator[None]:
     # the process loaded (the CLI, pytest, a report worker): the same `--seed` could find a
     # bug in one and miss it in another. A check draws without them, so a seed means the
     # same search everywhere. Without that internal (another version), nothing changes.
-    from hypothesis.internal.conjecture import providers
-
-    get = getattr(providers, "_get_local_constants", None)
-    cache = getattr(providers, "CONSTANTS_CACHE", None)
-    empty = getattr(providers, "_local_constants", None)
-    if get is None or cache is None or empty is None:
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:
         yield
         return
-    none = type(empty)()
+    get = getattr(providers, "_get_local_constants", None)
+    clear = getattr(getattr(getattr(providers, "CONSTANTS_CACHE", None), "cache", None), "clear", None)
+    empty = getattr(providers, "_local_constants", None)
+    try:
+        none = type(empty)()
+    except Exception:  # noqa: BLE001 - another Hypothesis version: leave it as it is
+        none = None
+    if get is None or clear is None or none is None:
+        yield
+        return
     providers._get_local_constants = lambda: none  # type: ignore[attr-defined]
-    cache.cache.clear()
+    clear()  # constants already drawn from are cached per choice type
     try:
         yield
     finally:
         providers._get_local_constants = get  # type: ignore[attr-defined]
-        cache.cache.clear()
+        clear()
 
 
 @frozen
