@@ -174,7 +174,7 @@ def machine_for(make_run: Callable[[], Run], policy_faults: tuple[str, ...], key
         def _key(self, choices: tuple[str, ...], sub: int) -> str:
             # Mostly the key of the previous operation: a bug shows through a chain of
             # steps on one key (write, fault, write, read, evict, read), and choosing
-            # each key afresh would make such a chain 2**5 times rarer with two keys.
+            # each key afresh would make such a chain 2**4 times rarer with two keys.
             # Shrinking (towards 0) keeps the key.
             last = self.last_key
             if sub % 4 != 3 and last in choices:
