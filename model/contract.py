@@ -93,8 +93,10 @@ class Contract:
             if st.value != s.value and now < st.until:
                 yield st.value, f"read stale {st.value!r}: {st.reason}, allowed until t={st.until:g}"
 
-    def moves(self, s: KeyState, now: float) -> Iterator[tuple[KeyState, str | None]]:
-        """Internal transitions: the steps that may happen between two observations."""
+    def moves(self, s: KeyState, now: float, persist: bool = True) -> Iterator[tuple[KeyState, str | None]]:
+        """Internal transitions: the steps that may happen between two observations.
+
+        `persist=False` leaves out the background flush of pending writes (see `closure`)."""
         for w in s.open_writes:
             yield self._linearize_write(s, w[1], now).but(
                 open_writes=s.open_writes - {w}, done_writes=s.done_writes | {w[0]}
@@ -102,16 +104,17 @@ class Contract:
         for op in s.open_reads:
             for v, note in self.readable(s, now):
                 yield s.but(open_reads=s.open_reads - {op}, read_results=s.read_results | {(op, v)}), note
-        if self.policy.buffered and s.pending:
+        if persist and self.policy.buffered and s.pending:
             # A background flush may persist any pending write; it takes the earlier ones
             # with it (coalescing), so the DB only ever moves forward in linearization order.
             # One move persists the oldest: the closure reaches "up to the i-th" through i
             # such moves, the same states in O(n) copies instead of O(n^2).
             yield s.but(db=s.pending[0], pending=s.pending[1:]), None
         for op in s.open_flushes:
-            # A flush linearizes only at a moment when nothing acknowledged is unpersisted.
-            if not s.pending:
-                yield s.but(open_flushes=s.open_flushes - {op}, done_flushes=s.done_flushes | {op}), None
+            # A flush linearizes only at a moment when nothing acknowledged is unpersisted:
+            # every pending write is persisted first, in order.
+            yield s.but(db=s.pending[-1] if s.pending else s.db, pending=(),
+                        open_flushes=s.open_flushes - {op}, done_flushes=s.done_flushes | {op}), None
 
     def _linearize_write(self, s: KeyState, v: str, now: float) -> KeyState:
         superseded = s.superseded
@@ -121,8 +124,14 @@ class Contract:
             return s.but(value=v, pending=s.pending + (v,), superseded=superseded)
         return s.but(value=v, db=v, superseded=superseded)
 
-    def closure(self, states: Explanations, now: float, limit: int) -> Explanations | None:
+    def closure(self, states: Explanations, now: float, limit: int, persist: bool = True) -> Explanations | None:
         """All states reachable by internal moves; None when more than `limit` exist.
+
+        `persist=False`: without the background flush's moves. Persisting a pending write
+        commutes with every other move and observation except those that look at the DB
+        or at what is pending (a DB observation, a crash, a flush), so `observe` leaves
+        those moves implicit and makes them where they are looked at (`_db_holds`,
+        `_crash`, the flush move): one state per step instead of one per pending write.
 
         Breadth first, so that states with more writes still in limbo come first, and a
         state whose limbo is covered by an otherwise identical state found earlier is not
@@ -140,9 +149,9 @@ class Contract:
         frontier = deque(states.items())
         while frontier:
             s, notes = frontier.popleft()
-            if not (s.open_writes or s.open_reads or s.open_flushes or (buffered and s.pending)):
+            if not (s.open_writes or s.open_reads or s.open_flushes or (persist and buffered and s.pending)):
                 continue  # no internal move (see `moves`): the common case, made cheap
-            for t, note in self.moves(s, now):
+            for t, note in self.moves(s, now, persist):
                 tn = notes + (note,) if note else notes
                 old = out.get(t)
                 if old is not None:
@@ -188,13 +197,13 @@ class Contract:
             closed = closed and revealed is states
             states = subsume(revealed)
         if not closed:
-            states = self.closure(states, now, limit)  # type: ignore[assignment]
+            states = self.closure(states, now, limit, persist=False)  # type: ignore[assignment]
             if states is None:
                 return None
         if isinstance(event, Ok):
             return self._complete(states, event)
         if isinstance(event, DbObserved):
-            return {s: n for s, n in states.items() if s.db == event.value}
+            return self._db_holds(states, event.value)
         if isinstance(event, Crash):
             return self._crash(states, event)
         raise TypeError(f"not an event: {event!r}")
@@ -205,7 +214,8 @@ class Contract:
         at the event's time. True for Ok: it completes an operation in every state of a
         closed set, and completing one (dropping it from done_writes, read_results or
         done_flushes) neither enables nor disables any move. Not for DbObserved: keeping
-        the states with one DB value drops the successors that flush a pending write."""
+        the states with one DB value drops successors whose DB moved on (a flush
+        persists everything pending)."""
         return isinstance(event, Ok)
 
     def _reveal(self, states: Explanations, value: str | None, now: float) -> Explanations:
@@ -233,6 +243,19 @@ class Contract:
                     pending = s.pending[:i] + (value,) + s.pending[i:]
                     latest = value if i == len(s.pending) else s.value
                     _keep_best(out, s.but(value=latest, pending=pending, limbo=rest), n)
+        return out
+
+    def _db_holds(self, states: Explanations, value: str | None) -> Explanations:
+        """The states in which the DB holds `value`, the background flush's moves included:
+        a pending write is the DB's value once it and every write before it is persisted."""
+        out: Explanations = {}
+        for s, n in states.items():
+            if s.db == value:
+                _keep_best(out, s, n)
+            if self.policy.buffered:
+                for i, v in enumerate(s.pending):
+                    if v == value:
+                        _keep_best(out, s.but(db=v, pending=s.pending[i + 1:]), n)
         return out
 
     def _invoke(self, s: KeyState, e: Invoke) -> KeyState:
@@ -288,9 +311,10 @@ class Contract:
             # Writes in limbo are revealed lazily; a dead process's writes must be settled
             # now: each took effect before the crash (in some order), or never.
             states = self._settle_limbo(states, e.time)
-            if self.policy.buffered:
-                # ... and a background flush may have persisted them before it died.
-                states = self.closure(states, e.time, 10**6) or states
+        if self.policy.buffered and not survive:
+            # What is pending dies with the process; what a background flush persisted
+            # before (any prefix of it, left implicit by `observe`) stays.
+            states = self.closure(states, e.time, 10**6) or states
         for s, n in states.items():
             if s.limbo and not survive:
                 # A dead process applies nothing later: an indeterminate write has taken

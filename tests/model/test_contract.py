@@ -6,6 +6,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from model import (
     CONFORMS,
@@ -158,3 +160,56 @@ def test_write_cut_by_a_crash_after_its_db_put_may_have_taken_effect():
     assert verdict("cache-aside", w("k", "a"), cut, db("k", "a", 1.0), r("k", "a", 1.0)).ok
     v = verdict("cache-aside", w("k", "a"), cut, db("k", "a", 1.0), r("k", "b", 2.0))
     assert v.status == VIOLATES
+
+
+class _EagerContract(Contract):
+    """The same contract with the background flush's moves made eagerly at every
+    observation (what `observe` leaves implicit): the reference for the lazy form."""
+
+    def closure(self, states, now, limit, persist=True):
+        return super().closure(states, now, limit, True)
+
+
+@st.composite
+def _buffered_history(draw):
+    """A history of one key under a buffered policy: writes (some failing, some left
+    open across other operations), reads and DB observations of values seen so far or
+    never written, flushes, crashes."""
+    events, values, open_writes = [], [None], []
+    t, op = 0.0, 0
+    for _ in range(draw(st.integers(1, 14))):
+        t += draw(st.sampled_from([0.0, 0.5]))
+        kind = draw(st.sampled_from(["write", "write", "open", "close", "read", "db", "db", "flush", "crash"]))
+        op += 1
+        if kind in ("write", "open"):
+            value = f"v{op}"
+            values.append(value)
+            events.append(Invoke(op, "c", "write", "k", value, t))
+            if kind == "open":
+                open_writes.append(op)
+            else:
+                events.append(Ok(op, None, t) if draw(st.booleans()) else Fail(op, "TimeoutError", t))
+        elif kind == "close" and open_writes:
+            events.append(Ok(open_writes.pop(0), None, t) if draw(st.booleans()) else
+                          Fail(open_writes.pop(0), "TimeoutError", t))
+        elif kind == "read":
+            events += [Invoke(op, "c2", "read", "k", None, t), Ok(op, draw(st.sampled_from(values + ["x"])), t)]
+        elif kind == "db":
+            events.append(DbObserved("k", draw(st.sampled_from(values + ["x"])), t))
+        elif kind == "flush":
+            events += [Invoke(op, "c3", "flush", None, None, t), Ok(op, None, t)]
+        elif kind == "crash" and not open_writes:
+            events.append(Crash(t, durable=draw(st.booleans())))
+    return events
+
+
+@settings(max_examples=400, deadline=None)
+@given(history=_buffered_history(), name=st.sampled_from(["write-behind"]), durable=st.booleans())
+def test_lazy_persistence_gives_the_eager_verdicts(history, name, durable):
+    lazy = check_history(Contract(policy(name), durable=durable), history)
+    eager = check_history(_EagerContract(policy(name), durable=durable), history)
+    assert lazy.status == eager.status
+    if lazy.status == VIOLATES:
+        assert lazy.violation.clause == eager.violation.clause
+    else:
+        assert lazy.relaxations == eager.relaxations
