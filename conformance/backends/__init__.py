@@ -206,6 +206,8 @@ def open_backend(kind: str = "redis", *, redis_url: str | None = None,
             client = connect_redis(url)
         except (ConnectionError, TimeoutError) as exc:
             raise BackendUnavailable(f"Redis at {redact_url(url)} is unreachable ({exc})") from None
+        except ValueError as exc:
+            raise BackendUnavailable(f"Redis at {redact_url(url)}: {exc}") from None
         return Backend(RedisCache(client, clock, keys), db, url, keys, server, interceptor)
     except ServerUnavailable as exc:
         db.close()

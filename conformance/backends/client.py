@@ -169,13 +169,12 @@ def connect_redis(url: str, *, cluster: bool | None = None, interceptor: Interce
 
     Raises:
         StoreUnavailable: the server cannot be reached.
+        ValueError: the URL holds an option that redis-py does not take.
     """
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
     client_cls, cluster_cls = _cached_classes()
-    if cluster is None:
-        cluster = is_cluster_url(url, timeout=timeout)
     common: dict[str, Any] = dict(
         decode_responses=True,
         # Lone surrogates are valid Python str; let them round-trip instead of failing.
@@ -185,11 +184,19 @@ def connect_redis(url: str, *, cluster: bool | None = None, interceptor: Interce
     )
     plain, tls = _connection_classes()
     common["connection_class"] = tls if url.startswith("rediss://") else plain
-    if cluster:
-        client = translate_errors(lambda: cluster_cls.from_url(url, **common))
-    else:
-        client = client_cls.from_url(url, retry=Retry(NoBackoff(), 0), **common)
-    if interceptor is not None:
-        client._cc_interceptor = interceptor
-    translate_errors(client.ping)
+    try:
+        if cluster is None:
+            cluster = is_cluster_url(url, timeout=timeout)
+        if cluster:
+            client = translate_errors(lambda: cluster_cls.from_url(url, **common))
+        else:
+            client = client_cls.from_url(url, retry=Retry(NoBackoff(), 0), **common)
+        if interceptor is not None:
+            client._cc_interceptor = interceptor
+        translate_errors(client.ping)
+    except TypeError as exc:
+        # redis-py passes unknown URL query options to the connection class as keyword
+        # arguments, and finds out only when it connects (ssl_* on a redis:// URL).
+        raise ValueError(f"an option of the Redis URL is not taken here ({exc}); "
+                         "ssl_* options need a rediss:// URL") from None
     return client

@@ -85,6 +85,8 @@ class RedisBackend:
                 self._clients = (connect_redis(url), connect_redis(url))
             except (ConnectionError, TimeoutError) as exc:
                 raise BackendUnavailable(f"Redis at {redact_url(url)} is unreachable ({exc})") from None
+            except ValueError as exc:
+                raise BackendUnavailable(f"Redis at {redact_url(url)}: {exc}") from None
         backend = open_backend("redis", redis_url=url, database=self.database, clock=clock,
                                prefix=f"{self.prefix}_{next(self._counter)}", clients=self._clients)
         self.current = backend

@@ -13,14 +13,16 @@ import random
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
 from typing import Literal
+from urllib.parse import quote
 
 import attrs
 
-__all__ = ["RedisServer", "RedisCluster", "ServerUnavailable", "free_port", "redis_server_path"]
+__all__ = ["RedisServer", "RedisCluster", "ServerUnavailable", "TlsFiles", "free_port", "redis_server_path"]
 
 Persistence = Literal["none", "aof-always"]
 
@@ -66,15 +68,28 @@ def redis_server_path() -> str:
     return path
 
 
-def _ping(port: int, timeout: float = 0.2) -> bool:
+@attrs.frozen
+class TlsFiles:
+    """PEM files for a TLS-only server: its certificate and key, and the CA that signed
+    them (which clients pass as ``ssl_ca_certs``)."""
+
+    cert: str
+    key: str
+    ca: str
+
+
+def _ping(port: int, timeout: float = 0.2, tls: TlsFiles | None = None) -> bool:
     # A raw RESP PING keeps this module free of redis-py, so `server` can be used to
     # discover servers before the optional dependency is checked.
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw:
+            s = raw
+            if tls is not None:
+                s = ssl.create_default_context(cafile=tls.ca).wrap_socket(raw, server_hostname="127.0.0.1")
             s.sendall(b"*1\r\n$4\r\nPING\r\n")
             # -NOAUTH: alive, it just wants the password.
             return s.recv(16).startswith((b"+PONG", b"-NOAUTH"))
-    except OSError:
+    except OSError:  # ssl.SSLError is one too: a server still starting its TLS listener
         return False
 
 
@@ -92,6 +107,8 @@ class RedisServer:
     persistence: Persistence = "none"
     cluster: bool = False
     password: str | None = None
+    # TLS only: the port speaks TLS and no plain port is open (``--port 0``).
+    tls: TlsFiles | None = None
     port: int = attrs.field(
         default=attrs.Factory(lambda self: free_port(cluster_bus=self.cluster), takes_self=True))
     startup_timeout: float = 10.0
@@ -100,12 +117,21 @@ class RedisServer:
 
     @property
     def url(self) -> str:
+        """The URL a client connects with: ``rediss://`` with the CA to verify the server
+        against when the server speaks TLS (the password, if any, is not in it)."""
+        if self.tls is not None:
+            return f"rediss://127.0.0.1:{self.port}/0?ssl_ca_certs={quote(self.tls.ca)}"
         return f"redis://127.0.0.1:{self.port}/0"
 
     def _argv(self) -> list[str]:
+        ports = ["--port", str(self.port)]
+        if self.tls is not None:
+            ports = ["--port", "0", "--tls-port", str(self.port),
+                     "--tls-cert-file", self.tls.cert, "--tls-key-file", self.tls.key,
+                     "--tls-ca-cert-file", self.tls.ca, "--tls-auth-clients", "no"]
         argv = [
             redis_server_path(),
-            "--port", str(self.port),
+            *ports,
             "--bind", "127.0.0.1",
             "--dir", self.directory,
             "--save", "",
@@ -141,7 +167,7 @@ class RedisServer:
                     f"redis-server exited at start (code {self._process.returncode}); "
                     f"see {self.directory}/redis.log"
                 )
-            if _ping(self.port):
+            if _ping(self.port, tls=self.tls):
                 return self
             time.sleep(0.02)
         self.stop()
