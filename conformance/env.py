@@ -17,7 +17,7 @@ from typing import Any
 
 from conformance.errors import Crashed, HarnessSignal
 from conformance.faults import FaultState, FaultyCache, FaultyDB, FaultyQueues
-from conformance.scheduler import Blocked, SchedLock, Scheduler, Task, current_task, start_thread, thread_locals
+from conformance.scheduler import Blocked, GreenTask, SchedLock, Scheduler, Task, current_task, start_thread, thread_locals
 from conformance.scheduler import _local as sched_local
 
 __all__ = ["VirtualClock", "Hung", "Workers", "Instance", "Environment", "OpRunner", "Watchdog", "Abandoned", "Task"]
@@ -67,7 +67,8 @@ class VirtualClock:
 
 
 class Workers:
-    """Background workers (env.spawn): real daemon threads that take turns with the harness.
+    """Background workers (env.spawn), which take turns with the harness: greenlets on the
+    checking thread when a Watchdog watches it (every `run_check`), else daemon threads.
 
     Sequentially, a worker runs only in `run_due`, from one `env.clock.sleep` to the next.
     In a concurrent batch, the scheduler also stops it at every store call."""
@@ -77,13 +78,38 @@ class Workers:
         self.scheduler = scheduler
         self.tasks: list[Task] = []
         self.errors: list[tuple[str, BaseException]] = []
+        # When a Watchdog watches the thread that builds the subjects (run_check's checking
+        # thread), workers spawned there run as greenlets on it (see GreenTask), and a
+        # worker that never yields becomes on_hang(what), raised by the watching thread.
+        self.watchdog: "Watchdog | None" = None
+        self.on_hang: Callable[[str], BaseException] = Hung
 
     @property
     def timeout(self) -> float:
         return self.scheduler.timeout
 
+    def _green_here(self) -> bool:
+        if self.watchdog is None or self.watchdog.ident != threading.get_ident():
+            return False
+        try:
+            import greenlet  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    def _watch(self, deadline: float, what: str, switch: Callable[[], Any]) -> None:
+        watchdog = self.watchdog
+        assert watchdog is not None
+        watchdog.during(deadline, lambda: self.on_hang(what), switch)
+
     def spawn(self, fn: Callable[[], Any], instance: "Instance") -> Task:
-        task = Task(f"worker{len(self.tasks)}@{instance.id}", instance, "worker")
+        name = f"worker{len(self.tasks)}@{instance.id}"
+        green = self._green_here()
+        task: Task
+        if green:
+            task = GreenTask(name, instance, "worker", lambda: body(), self._watch)
+        else:
+            task = Task(name, instance, "worker")
         task.wake_at = self.clock.now()
 
         def body() -> None:
@@ -105,7 +131,8 @@ class Workers:
                 task.end()
 
         self.tasks.append(task)
-        start_thread(body, task.name)
+        if not green:
+            start_thread(body, task.name)
         return task
 
     def sleep(self, task: Task, seconds: float) -> None:
@@ -246,6 +273,17 @@ class Watchdog:
         self.armed = None
         if self.fired:
             raise Abandoned("the check was abandoned after a hung call")
+
+    def during(self, deadline: float, failure: Callable[[], BaseException], fn: Callable[[], Any]) -> Any:
+        """fn() armed with (deadline, failure), the arming in force before restored after."""
+        before = self.armed
+        self.armed = (deadline, failure)
+        try:
+            return fn()
+        finally:
+            self.armed = before
+            if self.fired:
+                raise Abandoned("the check was abandoned after a hung call")
 
     def expired(self, now: float) -> BaseException | None:
         armed = self.armed

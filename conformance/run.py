@@ -128,6 +128,8 @@ class Run:
             bind(self.env)
         self._own_runner = runner is None
         self.runner = OpRunner(op_timeout) if runner is None else runner
+        self.env.workers.watchdog = self.runner.watchdog
+        self.env.workers.on_hang = lambda what: self._hung_worker(what)
         self.events: list[Any] = []
         self.env.position = lambda: len(self.events)
         self.lines: list[str] = []
@@ -272,6 +274,12 @@ class Run:
         self.failed = True
         return LivenessFailure(Violation("liveness", key, f"{what} returns within {self.op_timeout:g} s",
                                          f"{what} did not return within {self.op_timeout:g} s"), self.script())
+
+    def _hung_worker(self, what: str) -> LivenessFailure:
+        # Called by the watchdog's thread while a worker run as a greenlet is stuck.
+        self.failed = True
+        return LivenessFailure(Violation("liveness", None, "background workers sleep or return", what),
+                               self.script())
 
     def write(self, key: str, value: str, client: str = "c0") -> None:
         """subject.write(key, value), observed."""

@@ -117,3 +117,69 @@ def test_a_seed_draws_the_same_examples_whatever_else_the_process_imported(tmp_p
         assert fingerprint() == before
     finally:
         sys.modules.pop("cc_many_literals", None)
+
+
+class _RecordsWorkerThreads:
+    """A write-behind whose worker notes the thread it runs on and the task it is."""
+
+    seen: list[tuple[int, object]] = []
+    calls: list[int] = []
+
+    def __init__(self, env):
+        self.env, self.buffer = env, {}
+        env.spawn(self._worker)
+
+    def _worker(self):
+        from conformance.scheduler import current_task
+
+        while True:
+            _RecordsWorkerThreads.seen.append((threading.get_ident(), current_task()))
+            self.env.clock.sleep(1.0)
+            self.flush()
+
+    def write(self, key, value):
+        from conformance.scheduler import current_task
+
+        _RecordsWorkerThreads.calls.append((threading.get_ident(), current_task()))
+        self.buffer[key] = value
+
+    def read(self, key):
+        from conformance.scheduler import current_task
+
+        _RecordsWorkerThreads.calls.append((threading.get_ident(), current_task()))
+        return self.buffer[key] if key in self.buffer else self.env.db.get(key)
+
+    def flush(self):
+        for k, v in list(self.buffer.items()):
+            self.env.db.put(k, v)
+            if self.buffer.get(k) == v:
+                del self.buffer[k]
+
+
+def test_workers_run_as_greenlets_on_the_checking_thread_under_check_and_as_threads_by_hand():
+    from conformance import Run
+    from conformance.scheduler import GreenTask
+
+    _RecordsWorkerThreads.seen.clear()
+    _RecordsWorkerThreads.calls.clear()
+    report = run_check(_RecordsWorkerThreads, "write-behind", examples=30)
+    assert report.verdict.status == "CONFORMS", report.render()
+    checking = {ident for ident, _ in _RecordsWorkerThreads.calls}
+    assert len(checking) == 1  # every subject call ran inline on the checking thread
+    assert _RecordsWorkerThreads.seen and {ident for ident, _ in _RecordsWorkerThreads.seen} == checking
+    # While the worker runs, the current task is the worker's; between its turns, the
+    # subject's calls on the same thread see none (the thread-locals are swapped back).
+    assert all(isinstance(task, GreenTask) for _, task in _RecordsWorkerThreads.seen)
+    assert all(task is None for _, task in _RecordsWorkerThreads.calls)
+
+    _RecordsWorkerThreads.seen.clear()
+    run = Run(_RecordsWorkerThreads, "write-behind")
+    try:
+        run.write("k0", "v1")
+        run.advance(1.0)
+        assert run.env.raw_db.get("k0") == "v1"
+    finally:
+        run.close()
+    assert _RecordsWorkerThreads.seen
+    assert all(ident != threading.get_ident() and not isinstance(task, GreenTask)
+               for ident, task in _RecordsWorkerThreads.seen)
