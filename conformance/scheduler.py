@@ -168,6 +168,7 @@ class Task:
 
 
 def blocked_message(task: Task, timeout: float) -> str:
+    """What a task that did not come back to a scheduling point in time was doing wrong."""
     return (f"{task.name} did not reach a store call, env.clock.sleep or env.lock() within "
             f"{timeout:g} s: it blocks outside the harness (threading.Lock, queue.Queue, "
             "time.sleep, a busy loop?); use env.lock() and env.clock.sleep")
@@ -178,8 +179,8 @@ class GreenTask(Task):
     thread), instead of on a thread of its own.
 
     Why: handing the turn to a thread and back costs two OS wake-ups; a sequential check
-    hands it to every worker when it starts, at every wake-up and when it is killed, and
-    that was the largest cost a buffered subject adds to a step. A greenlet switch is a
+    hands it to every worker when it starts, at every wake-up and when it is killed
+    (about 6% of a durable write-behind check's time went there). A greenlet switch is a
     few microseconds. Semantics are the same: the worker runs only between `resume` and
     its next `pause`, exactly as a thread task does.
 
