@@ -176,11 +176,23 @@ def _buffered_history(draw):
     open across other operations), reads and DB observations of values seen so far or
     never written, flushes, crashes."""
     events, values, open_writes = [], [None], []
-    t, op = 0.0, 0
+    t, op, failures = 0.0, 0, 0
+
+    def fails():
+        # At most 3 failed writes, as the harness generates (MAX_INDETERMINATE): a crash
+        # settles every write in limbo in every order, which grows factorially.
+        nonlocal failures
+        if failures < 3 and draw(st.booleans()):
+            failures += 1
+            return True
+        return False
+
     for _ in range(draw(st.integers(1, 14))):
         t += draw(st.sampled_from([0.0, 0.5]))
         kind = draw(st.sampled_from(["write", "write", "open", "close", "read", "db", "db", "flush", "crash"]))
         op += 1
+        if kind == "open" and len(open_writes) >= 3:
+            kind = "write"  # each write left open multiplies the orders to explain
         if kind in ("write", "open"):
             value = f"v{op}"
             values.append(value)
@@ -188,10 +200,10 @@ def _buffered_history(draw):
             if kind == "open":
                 open_writes.append(op)
             else:
-                events.append(Ok(op, None, t) if draw(st.booleans()) else Fail(op, "TimeoutError", t))
+                events.append(Fail(op, "TimeoutError", t) if fails() else Ok(op, None, t))
         elif kind == "close" and open_writes:
-            events.append(Ok(open_writes.pop(0), None, t) if draw(st.booleans()) else
-                          Fail(open_writes.pop(0), "TimeoutError", t))
+            done = open_writes.pop(0)
+            events.append(Fail(done, "TimeoutError", t) if fails() else Ok(done, None, t))
         elif kind == "read":
             events += [Invoke(op, "c2", "read", "k", None, t), Ok(op, draw(st.sampled_from(values + ["x"])), t)]
         elif kind == "db":
@@ -206,8 +218,12 @@ def _buffered_history(draw):
 @settings(max_examples=400, deadline=None)
 @given(history=_buffered_history(), name=st.sampled_from(["write-behind"]), durable=st.booleans())
 def test_lazy_persistence_gives_the_eager_verdicts(history, name, durable):
-    lazy = check_history(Contract(policy(name), durable=durable), history)
-    eager = check_history(_EagerContract(policy(name), durable=durable), history)
+    lazy = check_history(Contract(policy(name), durable=durable), history, limit=2000)
+    eager = check_history(_EagerContract(policy(name), durable=durable), history, limit=2000)
+    if eager.status == UNKNOWN:
+        # The eager form ran out of explanations (it carries one per persisted prefix of
+        # every order of the open writes); the lazy one may still decide: nothing to compare.
+        return
     assert lazy.status == eager.status
     if lazy.status == VIOLATES:
         assert lazy.violation.clause == eager.violation.clause
