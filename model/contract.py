@@ -149,6 +149,8 @@ class Contract:
         frontier = deque(states.items())
         while frontier:
             s, notes = frontier.popleft()
+            if out.get(s, notes) is not notes:
+                continue  # a better account of `s` was found since: it is queued again
             if not (s.open_writes or s.open_reads or s.open_flushes or (persist and buffered and s.pending)):
                 continue  # no internal move (see `moves`): the common case, made cheap
             for t, note in self.moves(s, now, persist):
@@ -156,7 +158,10 @@ class Contract:
                 old = out.get(t)
                 if old is not None:
                     if len(tn) < len(old):
+                        # Fewer relaxations explain `t`: its successors, reached earlier
+                        # with the worse account, must get this one too.
                         out[t] = tn
+                        frontier.append((t, tn))
                     continue
                 if buffered and t.limbo:
                     kept = covers.setdefault(t.but(limbo=frozenset()), [])
