@@ -88,30 +88,12 @@ class Workers:
     def timeout(self) -> float:
         return self.scheduler.timeout
 
-    def _green_here(self) -> bool:
-        if self.watchdog is None or self.watchdog.ident != threading.get_ident():
-            return False
-        try:
-            import greenlet  # noqa: F401
-        except ImportError:
-            return False
-        return True
-
     def _watch(self, deadline: float, what: str, switch: Callable[[], Any]) -> None:
         watchdog = self.watchdog
         assert watchdog is not None
         watchdog.during(deadline, lambda: self.on_hang(what), switch)
 
     def spawn(self, fn: Callable[[], Any], instance: "Instance") -> Task:
-        name = f"worker{len(self.tasks)}@{instance.id}"
-        green = self._green_here()
-        task: Task
-        if green:
-            task = GreenTask(name, instance, "worker", lambda: body(), self._watch)
-        else:
-            task = Task(name, instance, "worker")
-        task.wake_at = self.clock.now()
-
         def body() -> None:
             sched_local.task = task
             _local.instance = instance
@@ -130,9 +112,13 @@ class Workers:
             finally:
                 task.end()
 
+        name = f"worker{len(self.tasks)}@{instance.id}"
+        green = self.watchdog is not None and self.watchdog.ident == threading.get_ident()
+        task = GreenTask(name, instance, "worker", body, self._watch) if green else Task(name, instance, "worker")
+        task.wake_at = self.clock.now()
         self.tasks.append(task)
         if not green:
-            start_thread(body, task.name)
+            start_thread(body, name)
         return task
 
     def sleep(self, task: Task, seconds: float) -> None:
@@ -255,8 +241,7 @@ class Watchdog:
     the watching thread; the stuck checking thread is abandoned (a daemon, it cannot keep
     the process), and if the call ever returns it unwinds at once.
 
-    Arming and disarming take no lock: each is one attribute assignment, atomic under
-    the GIL."""
+    Arming takes no lock: it is one attribute assignment, atomic under the GIL."""
 
     def __init__(self) -> None:
         # (deadline, failure) in one attribute, so the watcher never pairs one call's
@@ -265,14 +250,6 @@ class Watchdog:
         self.fired = False
         # The thread being watched: only its calls may run inline.
         self.ident: int | None = None
-
-    def arm(self, deadline: float, failure: Callable[[], BaseException]) -> None:
-        self.armed = (deadline, failure)
-
-    def disarm(self) -> None:
-        self.armed = None
-        if self.fired:
-            raise Abandoned("the check was abandoned after a hung call")
 
     def during(self, deadline: float, failure: Callable[[], BaseException], fn: Callable[[], Any]) -> Any:
         """fn() armed with (deadline, failure), the arming in force before restored after."""
@@ -363,15 +340,16 @@ class OpRunner:
         watchdog, has the watchdog raise `on_hang()` (default: Hung) in its thread."""
         watchdog = self.watchdog
         if inline and watchdog is not None and watchdog.ident == threading.get_ident():
-            saved = getattr(_local, "instance", None), getattr(_local, "client", None)
-            _local.instance, _local.client = instance, client
-            watchdog.arm(time.monotonic() + self.timeout,
-                         on_hang or (lambda: Hung(f"{what} did not return within {self.timeout:g} s")))
-            try:
-                return fn()
-            finally:
-                _local.instance, _local.client = saved
-                watchdog.disarm()
+            def as_client() -> Any:
+                saved = getattr(_local, "instance", None), getattr(_local, "client", None)
+                _local.instance, _local.client = instance, client
+                try:
+                    return fn()
+                finally:
+                    _local.instance, _local.client = saved
+            return watchdog.during(time.monotonic() + self.timeout,
+                                   on_hang or (lambda: Hung(f"{what} did not return within {self.timeout:g} s")),
+                                   as_client)
         jobs = self._jobs
         if jobs is None:
             jobs = self._jobs = self._start()

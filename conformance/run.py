@@ -39,6 +39,8 @@ DEFAULT_KEYS = ("k0", "k1")
 FAULT_KINDS = ("db-down", "db-up", "db-timeout", "cache-down", "cache-up", "cache-restart", "evict")
 _FAILED = object()
 INITIAL_CACHE_TTL = 300.0
+# The clause text when a background worker does not come back to the harness.
+WORKERS_LIVE = "background workers sleep or return"
 
 
 class ContractViolation(AssertionError):
@@ -129,7 +131,7 @@ class Run:
         self._own_runner = runner is None
         self.runner = OpRunner(op_timeout) if runner is None else runner
         self.env.workers.watchdog = self.runner.watchdog
-        self.env.workers.on_hang = lambda what: self._hung_worker(what)
+        self.env.workers.on_hang = lambda what: self._stuck(Violation("liveness", None, WORKERS_LIVE, what))
         self.events: list[Any] = []
         self.env.position = lambda: len(self.events)
         self.lines: list[str] = []
@@ -270,16 +272,14 @@ class Run:
         return result
 
     def _hung(self, what: str, key: str | None = None) -> LivenessFailure:
-        # Called by the watchdog's thread while the call is still stuck (see Watchdog).
-        self.failed = True
-        return LivenessFailure(Violation("liveness", key, f"{what} returns within {self.op_timeout:g} s",
-                                         f"{what} did not return within {self.op_timeout:g} s"), self.script())
+        return self._stuck(Violation("liveness", key, f"{what} returns within {self.op_timeout:g} s",
+                                     f"{what} did not return within {self.op_timeout:g} s"))
 
-    def _hung_worker(self, what: str) -> LivenessFailure:
-        # Called by the watchdog's thread while a worker run as a greenlet is stuck.
+    def _stuck(self, violation: Violation) -> LivenessFailure:
+        # Called by the watchdog's thread while a call, or a worker run as a greenlet, is
+        # still stuck (see Watchdog).
         self.failed = True
-        return LivenessFailure(Violation("liveness", None, "background workers sleep or return", what),
-                               self.script())
+        return LivenessFailure(violation, self.script())
 
     def write(self, key: str, value: str, client: str = "c0") -> None:
         """subject.write(key, value), observed."""
@@ -425,7 +425,7 @@ class Run:
         try:
             self.env.workers.run_due()
         except Hung as e:
-            self._violate(Violation("liveness", None, "background workers sleep or return", e.what))
+            self._violate(Violation("liveness", None, WORKERS_LIVE, e.what))
         except HarnessSignal:
             raise
         except Exception as e:  # noqa: BLE001 - a worker's own error

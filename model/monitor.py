@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from attrs import evolve
 
 from model.contract import Contract, Explanations
-from model.events import Crash, DbObserved, Event, Fail, Fault, History, Invoke, Ok, Tick
+from model.events import Crash, DbObserved, Event, Fail, Fault, History, Invoke, Ok
 from model.verdict import CONFORMS, UNKNOWN, VIOLATES, Verdict, Violation
 
 __all__ = ["KeyMonitor", "Monitor", "check_history", "DEFAULT_STATE_LIMIT"]

@@ -160,6 +160,17 @@ def open_database(database: str | None, *, table_prefix: str) -> SqlDB:
         "a .db/.sqlite3 file")
 
 
+def connect_or_explain(url: str) -> Any:
+    """``connect_redis(url)``, with a server that cannot be reached or a URL it refuses
+    turned into one line (BackendUnavailable; the password shown as ***)."""
+    try:
+        return connect_redis(url)
+    except (ConnectionError, TimeoutError) as exc:
+        raise BackendUnavailable(f"Redis at {redact_url(url)} is unreachable ({exc})") from None
+    except ValueError as exc:
+        raise BackendUnavailable(f"Redis at {redact_url(url)}: {exc}") from None
+
+
 def open_backend(kind: str = "redis", *, redis_url: str | None = None,
                  database: str | None = None, clock: Clock, prefix: str | None = None,
                  persistence: str = "none", interceptor: Interceptor | None = None,
@@ -202,12 +213,7 @@ def open_backend(kind: str = "redis", *, redis_url: str | None = None,
         if clients is not None:
             return Backend(RedisCache(clients[0], clock, keys, owns_client=False), db, url, keys,
                            server, interceptor, shared_subject_client=clients[1])
-        try:
-            client = connect_redis(url)
-        except (ConnectionError, TimeoutError) as exc:
-            raise BackendUnavailable(f"Redis at {redact_url(url)} is unreachable ({exc})") from None
-        except ValueError as exc:
-            raise BackendUnavailable(f"Redis at {redact_url(url)}: {exc}") from None
+        client = connect_or_explain(url)
         return Backend(RedisCache(client, clock, keys), db, url, keys, server, interceptor)
     except ServerUnavailable as exc:
         db.close()

@@ -13,10 +13,8 @@ import itertools
 import secrets
 from typing import Any, Callable
 
-from conformance.backends import Backend, BackendUnavailable, open_backend
-from conformance.backends.client import connect_redis
+from conformance.backends import Backend, BackendUnavailable, connect_or_explain, open_backend
 from conformance.backends.server import RedisServer, ServerUnavailable
-from conformance.backends.sql_store import redact_url
 from conformance.errors import StoreUnavailable
 
 __all__ = ["RedisBackend"]
@@ -81,12 +79,7 @@ class RedisBackend:
         if self._clients is None:
             # Two clients for the whole check (harness side, subject side): connecting a
             # Cluster client costs a topology discovery, too much for every example.
-            try:
-                self._clients = (connect_redis(url), connect_redis(url))
-            except (ConnectionError, TimeoutError) as exc:
-                raise BackendUnavailable(f"Redis at {redact_url(url)} is unreachable ({exc})") from None
-            except ValueError as exc:
-                raise BackendUnavailable(f"Redis at {redact_url(url)}: {exc}") from None
+            self._clients = (connect_or_explain(url), connect_or_explain(url))
         backend = open_backend("redis", redis_url=url, database=self.database, clock=clock,
                                prefix=f"{self.prefix}_{next(self._counter)}", clients=self._clients)
         self.current = backend
