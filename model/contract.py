@@ -55,8 +55,8 @@ def subsume(states: Explanations) -> Explanations:
 
 
 def _keep_best(out: Explanations, state: KeyState, notes: tuple[str, ...]) -> None:
-    old = out.get(state)
-    if old is None or len(notes) < len(old):
+    old = out.setdefault(state, notes)  # one lookup when `state` is new, the common case
+    if len(notes) < len(old):
         out[state] = notes
 
 
@@ -98,8 +98,8 @@ class Contract:
 
         `persist=False` leaves out the background flush of pending writes (see `closure`)."""
         for w in s.open_writes:
-            yield self._linearize_write(s, w[1], now).but(
-                open_writes=s.open_writes - {w}, done_writes=s.done_writes | {w[0]}
+            yield self._linearize_write(
+                s, w[1], now, open_writes=s.open_writes - {w}, done_writes=s.done_writes | {w[0]}
             ), None
         for op in s.open_reads:
             for v, note in self.readable(s, now):
@@ -116,13 +116,15 @@ class Contract:
             yield s.but(db=s.pending[-1] if s.pending else s.db, pending=(),
                         open_flushes=s.open_flushes - {op}, done_flushes=s.done_flushes | {op}), None
 
-    def _linearize_write(self, s: KeyState, v: str, now: float) -> KeyState:
+    def _linearize_write(self, s: KeyState, v: str, now: float, **changes: object) -> KeyState:
+        """`s` after write `v` takes effect, with `changes` (the write's own bookkeeping)
+        made in the same copy."""
         superseded = s.superseded
         if self.policy.bounded_staleness and s.value != v:
             superseded = superseded + ((s.value, now),)
         if self.policy.buffered:
-            return s.but(value=v, pending=s.pending + (v,), superseded=superseded)
-        return s.but(value=v, db=v, superseded=superseded)
+            return s.but(value=v, pending=s.pending + (v,), superseded=superseded, **changes)
+        return s.but(value=v, db=v, superseded=superseded, **changes)
 
     def closure(self, states: Explanations, now: float, limit: int, persist: bool = True) -> Explanations | None:
         """All states reachable by internal moves; None when more than `limit` exist.
@@ -186,32 +188,40 @@ class Contract:
         `closed`: the caller knows `states` is already closed under internal moves at
         `now` (it is what `observe` returned for an Ok at `now`: see `keeps_closed`), so
         the closure can be skipped unless an observation reveals a write in limbo."""
-        if isinstance(event, Invoke):
+        # The commonest events first: this runs for every event of a check.
+        if isinstance(event, DbObserved):
+            seen: str | None = event.value
+        elif isinstance(event, Ok):
+            seen = event.result
+        elif isinstance(event, Invoke):
             return {self._invoke(s, event): n for s, n in states.items()}
-        if isinstance(event, Tick):
+        elif isinstance(event, Fault):
+            return self._fault(states, event)
+        elif isinstance(event, Tick):
             out: Explanations = {}
             for s, n in states.items():
                 _keep_best(out, self._prune(s, now), n)
             return out
-        if isinstance(event, Fail):
+        elif isinstance(event, Fail):
             return self._fail(states, event.op)
-        if isinstance(event, Fault):
-            return self._fault(states, event)
-        if isinstance(event, (Ok, DbObserved)):
-            revealed = self._reveal(states, event.result if isinstance(event, Ok) else event.value, now)
-            closed = closed and revealed is states
-            states = subsume(revealed)
+        elif isinstance(event, Crash):
+            if not closed:
+                states = self.closure(states, now, limit, persist=False)  # type: ignore[assignment]
+                if states is None:
+                    return None
+            return self._crash(states, event)
+        else:
+            raise TypeError(f"not an event: {event!r}")
+        revealed = self._reveal(states, seen, now)
+        closed = closed and revealed is states
+        states = subsume(revealed)
         if not closed:
             states = self.closure(states, now, limit, persist=False)  # type: ignore[assignment]
             if states is None:
                 return None
         if isinstance(event, Ok):
             return self._complete(states, event)
-        if isinstance(event, DbObserved):
-            return self._db_holds(states, event.value)
-        if isinstance(event, Crash):
-            return self._crash(states, event)
-        raise TypeError(f"not an event: {event!r}")
+        return self._db_holds(states, seen)
 
     @staticmethod
     def keeps_closed(event: Event) -> bool:
@@ -239,7 +249,7 @@ class Contract:
                     out = dict(states)
                 rest = s.limbo - {w}
                 if not self.policy.buffered:
-                    _keep_best(out, self._linearize_write(s, value, now).but(limbo=rest), n)
+                    _keep_best(out, self._linearize_write(s, value, now, limbo=rest), n)
                     continue
                 # Buffered: had it taken effect earlier, unobserved, it would sit somewhere
                 # among the writes still pending (anything before them is persisted or
@@ -346,7 +356,7 @@ class Contract:
         while frontier:
             s, n = frontier.pop()
             for w in s.limbo:
-                t = self._linearize_write(s, w[1], now).but(limbo=s.limbo - {w})
+                t = self._linearize_write(s, w[1], now, limbo=s.limbo - {w})
                 if t not in out:
                     out[t] = n
                     frontier.append((t, n))

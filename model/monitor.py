@@ -46,27 +46,35 @@ class KeyMonitor:
 
     def feed(self, event: Event) -> Violation | None | str:
         """Apply `event`; return a Violation, None, or the string reason of an UNKNOWN."""
-        now = getattr(event, "time", self.now)
-        self.now = max(self.now, now)
-        if isinstance(event, Invoke):
+        if event.time > self.now:
+            self.now = event.time
+        now = self.now
+        # Every event passes here (several per step of a check): one type test per kind.
+        if isinstance(event, DbObserved):
+            pass
+        elif isinstance(event, Ok):
+            if self._kinds.get(event.op) == "read":
+                self.read_values.append(event.result)
+                # Kept to tell, if the DB contradicts the read later, that the read was wrong.
+                self._before_read = (self.states, event)
+        elif isinstance(event, Invoke):
             self._kinds[event.op] = event.kind
-            if event.kind == "write":
-                self.order.setdefault(event.value, len(self.order))
-                self._values[event.op] = event.value
-        if isinstance(event, Fail) and self._kinds.get(event.op) == "write":
-            self.failed_writes.add(self._values.get(event.op))
-        if isinstance(event, Ok) and self._kinds.get(event.op) == "read":
-            self.read_values.append(event.result)
-            # Kept to tell, if the DB contradicts the read later, that the read was wrong.
-            self._before_read = (self.states, event)
-        elif isinstance(event, (Invoke, Crash, Fault)) and getattr(event, "kind", "read") != "read":
-            self._before_read = None
-        if isinstance(event, (Fault, Crash)) and event.cache:
-            event = evolve(event, cache=tuple(c for c in event.cache if c.key == self.key))  # type: ignore[arg-type]
+            if event.kind != "read":
+                self._before_read = None
+                if event.kind == "write":
+                    self.order.setdefault(event.value, len(self.order))
+                    self._values[event.op] = event.value
+        elif isinstance(event, Fail):
+            if self._kinds.get(event.op) == "write":
+                self.failed_writes.add(self._values.get(event.op))
+        elif isinstance(event, (Fault, Crash)):
+            if isinstance(event, Fault):
+                self._before_read = None  # a crash keeps it: the read's states stay comparable
+            if event.cache:
+                event = evolve(event, cache=tuple(c for c in event.cache if c.key == self.key))  # type: ignore[arg-type]
         before = self.states
-        after = self.contract.observe(before, event, self.now, self.limit,
-                                      closed=self._closed_at == self.now)
-        self._closed_at = self.now if self.contract.keeps_closed(event) else None
+        after = self.contract.observe(before, event, now, self.limit, closed=self._closed_at == now)
+        self._closed_at = now if self.contract.keeps_closed(event) else None
         if after is None:
             return f"more than {self.limit} explanations for key {self.key!r}"
         if isinstance(event, Ok):
@@ -175,22 +183,21 @@ class Monitor:
         return m
 
     def feed(self, event: Event) -> Violation | None | str:
-        if isinstance(event, Invoke):
-            self._op_key[event.op] = event.key
-            targets: Iterable[KeyMonitor] = [self._monitor(event.key)] if event.key is not None else list(self.keys.values())
-            if event.key is None:
-                self.globals.append(event)
-        elif isinstance(event, (Ok, Fail)):
-            k = self._op_key.get(event.op)
-            targets = [self._monitor(k)] if k is not None else list(self.keys.values())
-            if k is None:
-                self.globals.append(event)
-        elif isinstance(event, DbObserved) or (isinstance(event, Fault) and event.key is not None):
-            targets = [self._monitor(event.key)]  # type: ignore[arg-type]
+        # Most events concern one key: they go straight to its monitor.
+        if isinstance(event, DbObserved):
+            return self._monitor(event.key).feed(event)
+        if isinstance(event, (Ok, Fail)):
+            key = self._op_key.get(event.op)
+        elif isinstance(event, Invoke):
+            key = self._op_key[event.op] = event.key
+        elif isinstance(event, Fault):
+            key = event.key
         else:
-            self.globals.append(event)
-            targets = list(self.keys.values())
-        for m in targets:
+            key = None
+        if key is not None:
+            return self._monitor(key).feed(event)
+        self.globals.append(event)
+        for m in list(self.keys.values()):
             r = m.feed(event)
             if r is not None:
                 return r
