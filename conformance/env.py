@@ -22,7 +22,15 @@ from conformance.scheduler import _local as sched_local
 
 __all__ = ["VirtualClock", "Hung", "Workers", "Instance", "Environment", "OpRunner", "Watchdog", "Abandoned", "Task"]
 
-_local = threading.local()
+
+class _CallLocal(threading.local):
+    # Defaults, so that asking where no call set them costs no AttributeError (see
+    # scheduler._TaskLocal).
+    instance: "Instance | None" = None
+    client: str | None = None
+
+
+_local = _CallLocal()
 thread_locals.append(_local)
 
 
@@ -340,16 +348,14 @@ class OpRunner:
         watchdog, has the watchdog raise `on_hang()` (default: Hung) in its thread."""
         watchdog = self.watchdog
         if inline and watchdog is not None and watchdog.ident == threading.get_ident():
-            def as_client() -> Any:
-                saved = getattr(_local, "instance", None), getattr(_local, "client", None)
-                _local.instance, _local.client = instance, client
-                try:
-                    return fn()
-                finally:
-                    _local.instance, _local.client = saved
-            return watchdog.during(time.monotonic() + self.timeout,
-                                   on_hang or (lambda: Hung(f"{what} did not return within {self.timeout:g} s")),
-                                   as_client)
+            saved = getattr(_local, "instance", None), getattr(_local, "client", None)
+            _local.instance, _local.client = instance, client
+            try:
+                return watchdog.during(time.monotonic() + self.timeout,
+                                       on_hang or (lambda: Hung(f"{what} did not return within {self.timeout:g} s")),
+                                       fn)
+            finally:
+                _local.instance, _local.client = saved
         jobs = self._jobs
         if jobs is None:
             jobs = self._jobs = self._start()

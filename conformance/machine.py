@@ -74,6 +74,8 @@ def machine_for(make_run: Callable[[], Run], policy_faults: tuple[str, ...], key
         st.sampled_from((keys[0], keys[0], keys[-1])),
     )
 
+    menus: dict[tuple[Any, ...], list[str]] = {}
+
     class PolicyMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
@@ -92,25 +94,38 @@ def machine_for(make_run: Callable[[], Run], policy_faults: tuple[str, ...], key
 
         def _menu(self) -> list[str]:
             f = self.run.env.faults
+            has_flush = callable(getattr(self.run.subject, "flush", None))
+            # The menu depends on these alone, and a check meets only a few combinations:
+            # each is built once.
+            situation = (self.enabled, has_flush, f.db_timeout is not None, self.failed_write, f.db_down,
+                         f.cache_down)
+            menu = menus.get(situation)
+            if menu is None:
+                menu = menus[situation] = self._build_menu(*situation)
+            return menu
+
+        @staticmethod
+        def _build_menu(enabled: frozenset[str], has_flush: bool, timeout_armed: bool, failed_write: bool,
+                        db_down: bool, cache_down: bool) -> list[str]:
             menu = ["read"] * _WEIGHTS["read"] + ["write"] * _WEIGHTS["write"]
-            if callable(getattr(self.run.subject, "flush", None)):
+            if has_flush:
                 menu += ["flush"] * _WEIGHTS["flush"]
             for k in ("advance", "crash"):
-                if k in self.enabled:
+                if k in enabled:
                     menu += [k] * _WEIGHTS[k]
-            menu += [k for k in faults if k in self.enabled]
-            if f.db_timeout is not None:
+            menu += [k for k in faults if k in enabled]
+            if timeout_armed:
                 # An armed timeout hits the next DB write, and the bugs its ambiguous
                 # outcome shows (a cache left older than the DB) need that write soon:
                 # favour one.
                 menu += ["write"] * _WEIGHTS["write"] * 2
-            if self.failed_write:
+            if failed_write:
                 # A write just failed: what it left behind (a cache older than the DB, a
                 # phantom) shows through a read of its key. Favour one.
                 menu += ["read"] * _WEIGHTS["read"] * 2
-            if f.db_down:
+            if db_down:
                 menu.append("db-up")
-            if f.cache_down:
+            if cache_down:
                 menu.append("cache-up")
             if n_clients > 1:
                 menu += ["concurrent"] * _WEIGHTS["concurrent"]

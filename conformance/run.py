@@ -133,6 +133,7 @@ class Run:
         self.env.workers.watchdog = self.runner.watchdog
         self.env.workers.on_hang = lambda what: self._stuck(Violation("liveness", None, WORKERS_LIVE, what))
         self.events: list[Any] = []
+        self.monitor: Monitor | None = None  # once the subjects are built
         self.env.position = lambda: len(self.events)
         self.lines: list[str] = []
         self.failed = False
@@ -154,6 +155,7 @@ class Run:
         if instances < 1:
             raise UsageError(f"instances must be at least 1, got {instances}")
         self.instances: list[Instance] = []
+        self._indices: dict[str, int] = {}
         self.subjects: list[Any] = []
         for i in range(instances):
             inst = self.env.instance(i)
@@ -176,8 +178,12 @@ class Run:
         return self.instances[0]
 
     def _index(self, client: str) -> int:
-        digits = client[1:] if client[:1] == "c" else ""
-        return int(digits) % len(self.instances) if digits.isdigit() else 0
+        # Asked at every call: the parse is kept (the number of instances never changes).
+        i = self._indices.get(client)
+        if i is None:
+            digits = client[1:] if client[:1] == "c" else ""
+            i = self._indices[client] = int(digits) % len(self.instances) if digits.isdigit() else 0
+        return i
 
     def _build(self, instance: Instance, first: bool = False) -> Any:
         what = f"factory {self.label}(env)"
@@ -203,12 +209,15 @@ class Run:
 
     def _feed(self, event: Any) -> None:
         self.events.append(event)
-        r = self.monitor.feed(event) if hasattr(self, "monitor") else None
+        if self.monitor is None:
+            return  # still building the first subjects
+        r = self.monitor.feed(event)
+        if r is None:
+            return
         if isinstance(r, Violation):
             self._violate(r)
-        if isinstance(r, str):
-            self.failed = True
-            raise Inconclusive(r)
+        self.failed = True
+        raise Inconclusive(r)
 
     def _violate(self, v: Violation) -> None:
         self.failed = True
@@ -508,7 +517,7 @@ class Run:
 
     @property
     def verdict_relaxations(self) -> tuple[str, ...]:
-        return self.monitor.relaxations()
+        return self.monitor.relaxations() if self.monitor is not None else ()
 
     def __repr__(self) -> str:
         return f"<Run {self.label} policy={self.policy.name} steps={len(self.lines)}>"

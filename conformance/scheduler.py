@@ -30,7 +30,15 @@ __all__ = [
 ]
 
 CRASH = "!crash"
-_local = threading.local()
+
+
+class _TaskLocal(threading.local):
+    # The default answers a thread without a task (the checking thread, on every store
+    # call) without the AttributeError a missing thread-local raises and getattr catches.
+    task: "Task | None" = None
+
+
+_local = _TaskLocal()
 
 # Thread-local stores that a pooled thread must forget between two tasks (env.py adds its
 # own): a task's instance or client must never leak into the next task the thread runs.
@@ -90,7 +98,7 @@ def start_thread(fn: Callable[[], None], name: str) -> None:
 
 
 def current_task() -> "Task | None":
-    return getattr(_local, "task", None)
+    return _local.task
 
 
 class Deadlock(Exception):
@@ -346,16 +354,22 @@ class SchedLock:
         self._scheduler = scheduler
         self.owner: object | None = None
         self.count = 0
-        self._cond = threading.Condition()
+        # Subjects take env.lock() on most operations, so its uncontended path is kept
+        # short: the mutex is taken directly (never reentrantly: nothing waits while it
+        # is held but `wait`, which releases it), and a release notifies only when a
+        # thread waits.
+        self._mutex = threading.Lock()
+        self._cond = threading.Condition(self._mutex)
+        self._waiting = 0
 
     def _me(self) -> object:
         return current_task() or threading.current_thread()
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        me = self._me()
         task = current_task()
+        me = task or threading.current_thread()
         while True:
-            with self._cond:
+            with self._mutex:
                 if self.owner is None or self.owner is me:
                     self.owner = me
                     self.count += 1
@@ -363,7 +377,12 @@ class SchedLock:
                 if not blocking:
                     return False
                 if not (self._scheduler.active and task is not None):
-                    if not self._cond.wait(self._scheduler.timeout):
+                    self._waiting += 1
+                    try:
+                        released = self._cond.wait(self._scheduler.timeout)
+                    finally:
+                        self._waiting -= 1
+                    if not released:
                         raise Blocked(f"env.lock() held by {self.owner!r} was not released within "
                                       f"{self._scheduler.timeout:g} s")
                     continue
@@ -372,13 +391,15 @@ class SchedLock:
             task.waiting_for = None  # type: ignore[union-attr]
 
     def release(self) -> None:
-        with self._cond:
-            if self.owner is not self._me():
+        me = self._me()
+        with self._mutex:
+            if self.owner is not me:
                 raise RuntimeError("release of an env.lock() not held by this thread")
             self.count -= 1
             if self.count == 0:
                 self.owner = None
-                self._cond.notify_all()
+                if self._waiting:
+                    self._cond.notify_all()
 
     def free_for(self, task: Task) -> bool:
         return self.owner is None or self.owner is task
