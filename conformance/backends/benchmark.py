@@ -6,7 +6,8 @@ in the same run and on the same servers, the floors they are judged against: one
 redis-py SET round trip, one bare upsert commit, and the raw batched upsert rate on one
 connection -- with executemany in a transaction (the target's floor) and with the statement
 ``put_many`` itself sends (on PostgreSQL one statement over arrays, which is faster), so the
-flush's own overhead can be read like for like. It prints the seed POC's comparison (001) beside the measured one.
+flush's own overhead can be read like for like. It prints the seed POC's comparison (001)
+beside the measured one.
 
     python -m conformance.backends.benchmark [--writes N] [--database both|sqlite|postgres]
                                              [--redis-url URL] [--json PATH]
