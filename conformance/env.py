@@ -228,10 +228,10 @@ class Environment:
                     task.at_step = False
             lane = task.name
         else:
-            lane = getattr(_local, "client", None)
+            lane = _local.client
         if lane is not None:
             self.trace.append((self.position(), lane, store, name, key))
-        inst = getattr(_local, "instance", None)
+        inst = _local.instance
         if inst is not None and inst.crashed:
             raise Crashed()
 
@@ -348,7 +348,7 @@ class OpRunner:
         watchdog, has the watchdog raise `on_hang()` (default: Hung) in its thread."""
         watchdog = self.watchdog
         if inline and watchdog is not None and watchdog.ident == threading.get_ident():
-            saved = getattr(_local, "instance", None), getattr(_local, "client", None)
+            saved = _local.instance, _local.client
             _local.instance, _local.client = instance, client
             try:
                 return watchdog.during(time.monotonic() + self.timeout,

@@ -27,6 +27,8 @@ from typing import Any, Callable, TextIO
 
 import attrs
 
+from conformance.backends.sql_store import _CREATE, _DROP, _PUT, _PUT_MANY_PG, POSTGRES, SQLITE
+
 __all__ = ["main", "Figures", "SEED_001"]
 
 # Seed 001 ("POC #62"), its printed output: 20 writes each, Date.now() in ms.
@@ -94,43 +96,33 @@ def _bare_upsert(connection: Any, table: str) -> tuple[Callable[[int], Any], Cal
     the same rows with the statement ``put_many`` sends (PostgreSQL: one INSERT over
     unnest(arrays), autocommit; SQLite: the executemany above) -- all on `connection`, the
     very connection the stores (and so the write-behind flush) use."""
-    sql = (f'INSERT INTO "{table}" (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v')
-    create = f'CREATE TABLE IF NOT EXISTS "{table}" (k BYTEA PRIMARY KEY, v BYTEA NOT NULL, ver BIGINT)'
-    if type(connection).__module__.startswith("psycopg"):
-        conn = connection
-        conn.execute(create)
-        sql = sql.replace("?", "%s")
+    # The store's own statement templates, so "put_many's statement" is that by construction.
+    postgres = type(connection).__module__.startswith("psycopg")
+    dialect = POSTGRES if postgres else SQLITE
+    quoted = f'"{table}"'
+    sql, arrays = dialect.sql(_PUT, quoted), dialect.sql(_PUT_MANY_PG, quoted)
+    connection.execute(dialect.sql(_CREATE.replace("{blob}", dialect.blob), quoted))
 
-        def one(i: int) -> None:
-            conn.execute(sql, (f"f{i}".encode(), b"value"))
+    def one(i: int) -> None:
+        connection.execute(sql, (f"f{i}".encode(), b"value"))
 
+    def close() -> None:
+        connection.execute(dialect.sql(_DROP, quoted))
+
+    if postgres:
         def batch(rows: list) -> None:
-            with conn.transaction(), conn.cursor() as cur:
+            with connection.transaction(), connection.cursor() as cur:
                 cur.executemany(sql, rows)
 
-        arrays = (f'INSERT INTO "{table}" (k, v) SELECT * FROM unnest(%s::bytea[], %s::bytea[]) '
-                  'ON CONFLICT (k) DO UPDATE SET v = excluded.v')
-
         def statement(rows: list) -> None:
-            conn.execute(arrays, ([k for k, _ in rows], [v for _, v in rows]))
-
-        def close() -> None:
-            conn.execute(f'DROP TABLE IF EXISTS "{table}"')
+            connection.execute(arrays, ([k for k, _ in rows], [v for _, v in rows]))
         return one, batch, statement, close
-    lite = connection
-    lite.execute(create.replace("BYTEA", "BLOB"))
-
-    def one_lite(i: int) -> None:
-        lite.execute(sql, (f"f{i}".encode(), b"value"))
 
     def batch_lite(rows: list) -> None:
-        lite.execute("BEGIN IMMEDIATE")
-        lite.executemany(sql, rows)
-        lite.execute("COMMIT")
-
-    def close_lite() -> None:
-        lite.execute(f'DROP TABLE IF EXISTS "{table}"')
-    return one_lite, batch_lite, batch_lite, close_lite
+        connection.execute("BEGIN IMMEDIATE")
+        connection.executemany(sql, rows)
+        connection.execute("COMMIT")
+    return one, batch_lite, batch_lite, close
 
 
 def measure(redis_url: str, database: str | None, label: str, writes: int,
