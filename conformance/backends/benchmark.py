@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 from typing import Any, Callable, TextIO
@@ -35,6 +36,7 @@ __all__ = ["main", "Figures", "SEED_001"]
 SEED_001 = {"writes": 20, "write_through_ms": 8.25, "write_behind_ms": 1.60, "speedup": 5.16}
 
 ROUNDS = 10
+FLUSH_ROUNDS = 5
 
 TARGETS = {
     "write-behind p50 / SET": 1.3,
@@ -71,6 +73,9 @@ class Figures:
     batch_size: int
     # the raw batched upsert with put_many's own statement (SQLite: the same as above)
     same_statement_rows_per_s: float = 0.0
+    # every round's rows/s: "flush", "raw" (executemany), "stmt" (put_many's statement);
+    # the three rates above are their medians
+    rate_samples: dict[str, list[float]] = attrs.field(factory=dict)
 
     def ratios(self) -> dict[str, float]:
         wb, wt = self.policies["write-behind"], self.policies["write-through"]
@@ -173,18 +178,26 @@ def measure(redis_url: str, database: str | None, label: str, writes: int,
         lat = {name: Latency.of(samples[name], spent[name]) for name in ops}
         set_floor, upsert_floor = lat.pop("SET"), lat.pop("upsert")
         policies = lat
-        started = time.perf_counter()
-        subjects["write-behind"].flush()
-        flush_rate = per_round * ROUNDS / (time.perf_counter() - started)
-        rates = []
-        for name, upsert in (("raw", batch), ("stmt", statement)):
-            rows = [(f"{name}{i}".encode(), b"value") for i in range(writes)]
+        # Rates in interleaved rounds too, each the median of FLUSH_ROUNDS: one flush of a
+        # few thousand rows lasts tens of milliseconds, and a single sample of it moved by
+        # a third from run to run. The first round flushes the writes measured above.
+        queued = per_round * ROUNDS
+        rates: dict[str, list[float]] = {"flush": [], "raw": [], "stmt": []}
+        for r in range(FLUSH_ROUNDS):
+            for i in range(queued if r else 0):
+                subjects["write-behind"].write(f"write-behind:f{r}:{i}", "value")
             started = time.perf_counter()
-            for start in range(0, writes, batch_size):
-                upsert(rows[start:start + batch_size])
-            rates.append(writes / (time.perf_counter() - started))
-        return Figures(label, writes, set_floor, upsert_floor, policies, flush_rate, rates[0],
-                       batch_size, rates[1])
+            subjects["write-behind"].flush()
+            rates["flush"].append(queued / (time.perf_counter() - started))
+            for name, upsert in (("raw", batch), ("stmt", statement)):
+                rows = [(f"{name}{r}:{i}".encode(), b"value") for i in range(queued)]
+                started = time.perf_counter()
+                for start in range(0, queued, batch_size):
+                    upsert(rows[start:start + batch_size])
+                rates[name].append(queued / (time.perf_counter() - started))
+        return Figures(label, writes, set_floor, upsert_floor, policies,
+                       statistics.median(rates["flush"]), statistics.median(rates["raw"]),
+                       batch_size, statistics.median(rates["stmt"]), rates)
     finally:
         close_bare()
         for key in bare.scan_iter(match=f"cc:{tag}:*", count=1000):
@@ -203,9 +216,11 @@ def render(figures: list[Figures]) -> str:
                 *((p, lat) for p, lat in f.policies.items())]
         for name, lat in rows:
             lines.append(f"{name:34}{lat.p50_ms:9.3f}{lat.p99_ms:9.3f}{lat.per_second:11.0f}")
+        rounds = len(f.rate_samples.get("flush", ())) or 1
         lines.append(f"write-behind flush: {f.flush_rows_per_s:,.0f} rows/s; raw batched upsert "
                      f"({f.batch_size}/commit, same connection): {f.raw_batch_rows_per_s:,.0f} rows/s; "
-                     f"with put_many's statement: {f.same_statement_rows_per_s:,.0f} rows/s")
+                     f"with put_many's statement: {f.same_statement_rows_per_s:,.0f} rows/s "
+                     f"(medians of {rounds} interleaved rounds)")
         met = f.met()
         for name, ratio in f.ratios().items():
             if name not in TARGETS:

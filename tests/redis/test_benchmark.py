@@ -32,6 +32,11 @@ def test_benchmark_reports_floors_policies_ratios_and_the_seed(redis_url, pg_url
         assert set(f["ratios"]) == set(benchmark.TARGETS) | {"flush rows/s / raw rows/s, same statement"}
         assert set(f["met"]) == set(benchmark.TARGETS)
         assert f["policies"]["write-behind"]["p99_ms"] >= f["policies"]["write-behind"]["p50_ms"]
+        # the rates are medians of interleaved rounds, every round kept
+        rounds = f["rate_samples"]
+        assert {name: len(values) for name, values in rounds.items()} == {
+            name: benchmark.FLUSH_ROUNDS for name in ("flush", "raw", "stmt")}
+        assert f["flush_rows_per_s"] == sorted(rounds["flush"])[benchmark.FLUSH_ROUNDS // 2]
 
 
 @pytest.mark.parametrize("argv,needle", [
