@@ -29,7 +29,10 @@ def test_benchmark_reports_floors_policies_ratios_and_the_seed(redis_url, pg_url
         assert f["set_floor"]["p50_ms"] > 0 and f["raw_batch_rows_per_s"] > 0
         assert f["same_statement_rows_per_s"] > 0
         # every target is judged, and the like-for-like flush ratio is reported beside them
-        assert set(f["ratios"]) == set(benchmark.TARGETS) | {"flush rows/s / raw rows/s, same statement"}
+        assert set(f["ratios"]) == set(benchmark.TARGETS) | {
+            "flush rows/s / raw rows/s, same statement",
+            "write-through p50 / (upsert then SET, one sequence)"}
+        assert f["sequence_floor"]["p50_ms"] > f["set_floor"]["p50_ms"]
         assert set(f["met"]) == set(benchmark.TARGETS)
         assert f["policies"]["write-behind"]["p99_ms"] >= f["policies"]["write-behind"]["p50_ms"]
         # the rates are medians of interleaved rounds, every round kept
