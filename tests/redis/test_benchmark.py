@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +53,19 @@ def test_benchmark_bad_input_is_one_line_exit_2(argv, needle, capsys):
     assert benchmark.main(argv, stream=io.StringIO()) == 2
     err = capsys.readouterr().err
     assert needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_redis_costs_measures_what_the_docs_cite(pg_url, capsys, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", pg_url)
+    spec = importlib.util.spec_from_file_location(
+        "redis_costs", Path(__file__).parents[2] / "benchmarks" / "redis_costs.py")
+    costs = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(costs)  # type: ignore[union-attr]
+    assert costs.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    for needle in ("WB_WRITE", "return 1", "SET right after an upsert", "upsert then SET",
+                   "write-behind flush of 200 rows", "xreadgroup"):
+        assert needle in out, out
+    # every figure printed is a positive measurement
+    figures = [float(x.replace(",", "")) for x in re.findall(r"([\d,]+\.\d+) (?:µs|ms)", out)]
+    assert len(figures) >= 9 and all(x > 0 for x in figures), out

@@ -1,0 +1,150 @@
+"""Where the write-policy benchmark's time goes, on real Redis and PostgreSQL.
+
+The figures docs/REDIS.md ("Where the time goes") cites, measured again:
+
+1. server time per call (``INFO commandstats``) of the write-behind Lua step, of an empty
+   script with the same keys and arguments, and of a SET;
+2. a SET round trip right after another SET, and right after a PostgreSQL upsert; an upsert
+   then a SET timed as one sequence (the switch between two servers costs more than
+   either round trip alone);
+3. a write-behind flush of 2,000 rows on PostgreSQL: wall time, and the Redis server time
+   it spent, by command.
+
+Run:  python benchmarks/redis_costs.py [--quick]   (starts its own redis-server; PostgreSQL
+from DATABASE_URL or the local server; --quick: a tenth of the calls, for a smoke test).
+Exit 2 with one line when a server is unavailable.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from typing import Any, Callable
+
+import redis
+
+import implementations.redis as impl
+from conformance.backends import BackendUnavailable, open_backend, postgres_url
+from conformance.backends.live import LiveEnv, WallClock
+from conformance.backends.server import RedisServer, ServerUnavailable
+from conformance.backends.sql_store import _PUT
+from implementations.redis._scripts import WB_WRITE
+
+
+def server_usec_per_call(client: redis.Redis, command: str, call: Callable[[int], Any],
+                         calls: int = 5000) -> float:
+    client.config_resetstat()
+    for i in range(calls):
+        call(i)
+    return float(client.info("commandstats")[f"cmdstat_{command}"]["usec_per_call"])
+
+
+def script_costs(client: redis.Redis, calls: int) -> None:
+    def with_args(sha: str) -> Callable[[int], Any]:
+        return lambda i: client.execute_command(
+            "EVALSHA", sha, 3, f"{{s1}}c:k{i}", f"{{s1}}m:k{i}", "{s1}wb", f"k{i}", "value",
+            10**6, len(f"k{i}"))
+
+    print(f"1. server time per call (INFO commandstats, {calls:,} calls each)")
+    for name, source in (("WB_WRITE (the write-behind write)", WB_WRITE),
+                         ("return 1, same keys and arguments", "return 1")):
+        usec = server_usec_per_call(client, "evalsha", with_args(client.script_load(source)),
+                                    calls)
+        print(f"   {name:36} {usec:6.2f} µs")
+    usec = server_usec_per_call(client, "set", lambda i: client.set(f"f{i}", "value"), calls)
+    print(f"   {'SET':36} {usec:6.2f} µs")
+
+
+def switch_costs(client: redis.Redis, connection: Any, upsert_sql: str, per_round: int) -> None:
+    def timed(before: Callable[[], Any], op: Callable[[int], Any], samples: list[float],
+              i: int) -> None:
+        before()
+        started = time.perf_counter()
+        op(i)
+        samples.append(time.perf_counter() - started)
+
+    def set_(i: int) -> Any:
+        return client.set(f"g{i}", "value")
+
+    def upsert(i: int) -> Any:
+        return connection.execute(upsert_sql, (f"u{i}".encode(), b"value"))
+
+    def both(i: int) -> Any:
+        upsert(i + 10**6)
+        return set_(i)
+
+    cases: dict[str, tuple[Callable[[], Any], Callable[[int], Any]]] = {
+        "SET after a SET": (lambda: client.set("a", "v"), set_),
+        "SET right after an upsert": (lambda: connection.execute(upsert_sql, (b"z", b"v")), set_),
+        "upsert after an upsert": (lambda: connection.execute(upsert_sql, (b"z", b"v")), upsert),
+        "upsert then SET, one sequence": (lambda: None, both),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for r in range(10):  # interleaved rounds, as in the benchmark
+        for name, (before, op) in cases.items():
+            for i in range(r * per_round, (r + 1) * per_round):
+                timed(before, op, samples[name], i)
+    print(f"2. round trips, p50 of {10 * per_round:,} each (interleaved rounds)")
+    for name, values in samples.items():
+        print(f"   {name:36} {statistics.median(values) * 1e6:7.1f} µs")
+
+
+def flush_costs(redis_url: str, database: str, client: redis.Redis, rows: int) -> None:
+    backend = open_backend(redis_url=redis_url, database=database, clock=WallClock(),
+                           prefix=f"costs{os.getpid()}")
+    try:
+        subject = impl.WriteBehind(LiveEnv(backend), background=False, max_queue=10**6)
+        rounds = 6
+        elapsed, usec = 0.0, {}
+        for r in range(rounds):
+            for i in range(rows):
+                subject.write(f"write-behind:{r}:{i}", "value")
+            client.config_resetstat()
+            started = time.perf_counter()
+            subject.flush()
+            took = time.perf_counter() - started
+            if r:  # the first round warms connections and script caches
+                elapsed += took
+                for name, stats in client.info("commandstats").items():
+                    usec[name] = usec.get(name, 0) + stats["usec"]
+        measured = rounds - 1
+        print(f"3. write-behind flush of {rows:,} rows on PostgreSQL, mean of {measured}: "
+              f"{elapsed / measured * 1000:.1f} ms ({rows * measured / elapsed:,.0f} rows/s); "
+              "Redis server time by command (EVALSHA includes the commands its scripts run):")
+        for name, total in sorted(usec.items(), key=lambda item: -item[1]):
+            if total / measured >= 20 and "resetstat" not in name:
+                print(f"   {name.removeprefix('cmdstat_'):36} {total / measured / 1000:6.2f} ms")
+    finally:
+        backend.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    quick = "--quick" in (sys.argv[1:] if argv is None else argv)
+    scale = 10 if quick else 1
+    try:
+        server = RedisServer().start()
+    except ServerUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        client = redis.Redis.from_url(server.url)
+        backend = open_backend(redis_url=server.url, database=postgres_url(), clock=WallClock(),
+                               prefix=f"costs{os.getpid()}b")
+        try:
+            script_costs(client, 5000 // scale)
+            switch_costs(client, backend.db.connection, backend.db._sql(_PUT), 200 // scale)
+        finally:
+            backend.close()
+        flush_costs(server.url, postgres_url(), client, 2000 // scale)
+    except BackendUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
