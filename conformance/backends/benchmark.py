@@ -25,13 +25,21 @@ import os
 import statistics
 import sys
 import time
-from typing import Any, Callable, TextIO
+from collections.abc import Callable
+from typing import Any, TextIO
 
 import attrs
 
-from conformance.backends.sql_store import _CREATE, _DROP, _PUT, _PUT_MANY_PG, POSTGRES, SQLITE
+from conformance.backends.sql_store import (
+    _CREATE,
+    _DROP,
+    _PUT,
+    _PUT_MANY_PG,
+    POSTGRES,
+    SQLITE,
+)
 
-__all__ = ["main", "Figures", "SEED_001"]
+__all__ = ["SEED_001", "Figures", "main"]
 
 # Seed 001 ("POC #62"), its printed output: 20 writes each, Date.now() in ms.
 SEED_001 = {"writes": 20, "write_through_ms": 8.25, "write_behind_ms": 1.60, "speedup": 5.16}
@@ -53,7 +61,7 @@ class Latency:
     per_second: float
 
     @classmethod
-    def of(cls, samples: list[float], elapsed: float) -> "Latency":
+    def of(cls, samples: list[float], elapsed: float) -> Latency:
         ordered = sorted(samples)
 
         def q(p: float) -> float:

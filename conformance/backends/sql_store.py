@@ -18,13 +18,14 @@ import re
 import shutil
 import tempfile
 import threading
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import attrs
 
 from conformance.errors import StoreTimeout, StoreUnavailable
 
-__all__ = ["SqlDB", "open_sqlite", "open_postgres", "check_table_prefix", "redact_url"]
+__all__ = ["SqlDB", "check_table_prefix", "open_postgres", "open_sqlite", "redact_url"]
 
 _TABLE_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,40}")
 
