@@ -109,7 +109,7 @@ class Figures:
                 for name, bound in TARGETS.items()}
 
 
-def _bare_upsert(connection: Any, table: str) -> tuple[Callable[[int], Any], Callable[[list], Any],
+def _bare_upsert(connection: Any, table: str) -> tuple[Callable[[str], Any], Callable[[list], Any],
                                                       Callable[[list], Any], Callable[[], None]]:
     """One bare upsert commit; a raw batched upsert (executemany in one transaction); and
     the same rows with the statement ``put_many`` sends (PostgreSQL: one INSERT over
