@@ -27,10 +27,10 @@ from typing import Any
 import redis
 
 import implementations.redis as impl
-from conformance.backends import BackendUnavailable, open_backend, postgres_url
+from conformance.backends import Backend, BackendUnavailable, open_backend, postgres_url
+from conformance.backends.benchmark import _bare_upsert
 from conformance.backends.live import LiveEnv, WallClock
 from conformance.backends.server import RedisServer, ServerUnavailable
-from conformance.backends.sql_store import _PUT
 from implementations.redis._scripts import WB_WRITE
 
 
@@ -58,7 +58,7 @@ def script_costs(client: redis.Redis, calls: int) -> None:
     print(f"   {'SET':36} {usec:6.2f} µs")
 
 
-def switch_costs(client: redis.Redis, connection: Any, upsert_sql: str, per_round: int) -> None:
+def switch_costs(client: redis.Redis, upsert: Callable[[str], Any], per_round: int) -> None:
     def timed(before: Callable[[], Any], op: Callable[[int], Any], samples: list[float],
               i: int) -> None:
         before()
@@ -69,17 +69,14 @@ def switch_costs(client: redis.Redis, connection: Any, upsert_sql: str, per_roun
     def set_(i: int) -> Any:
         return client.set(f"g{i}", "value")
 
-    def upsert(i: int) -> Any:
-        return connection.execute(upsert_sql, (f"u{i}".encode(), b"value"))
-
     def both(i: int) -> Any:
-        upsert(i + 10**6)
+        upsert(f"s{i}")
         return set_(i)
 
     cases: dict[str, tuple[Callable[[], Any], Callable[[int], Any]]] = {
         "SET after a SET": (lambda: client.set("a", "v"), set_),
-        "SET right after an upsert": (lambda: connection.execute(upsert_sql, (b"z", b"v")), set_),
-        "upsert after an upsert": (lambda: connection.execute(upsert_sql, (b"z", b"v")), upsert),
+        "SET right after an upsert": (lambda: upsert("z"), set_),
+        "upsert after an upsert": (lambda: upsert("z"), lambda i: upsert(f"u{i}")),
         "upsert then SET, one sequence": (lambda: None, both),
     }
     samples: dict[str, list[float]] = {name: [] for name in cases}
@@ -92,33 +89,28 @@ def switch_costs(client: redis.Redis, connection: Any, upsert_sql: str, per_roun
         print(f"   {name:36} {statistics.median(values) * 1e6:7.1f} µs")
 
 
-def flush_costs(redis_url: str, database: str, client: redis.Redis, rows: int) -> None:
-    backend = open_backend(redis_url=redis_url, database=database, clock=WallClock(),
-                           prefix=f"costs{os.getpid()}")
-    try:
-        subject = impl.WriteBehind(LiveEnv(backend), background=False, max_queue=10**6)
-        rounds = 6
-        elapsed, usec = 0.0, {}
-        for r in range(rounds):
-            for i in range(rows):
-                subject.write(f"write-behind:{r}:{i}", "value")
-            client.config_resetstat()
-            started = time.perf_counter()
-            subject.flush()
-            took = time.perf_counter() - started
-            if r:  # the first round warms connections and script caches
-                elapsed += took
-                for name, stats in client.info("commandstats").items():
-                    usec[name] = usec.get(name, 0) + stats["usec"]
-        measured = rounds - 1
-        print(f"3. write-behind flush of {rows:,} rows on PostgreSQL, mean of {measured}: "
-              f"{elapsed / measured * 1000:.1f} ms ({rows * measured / elapsed:,.0f} rows/s); "
-              "Redis server time by command (EVALSHA includes the commands its scripts run):")
-        for name, total in sorted(usec.items(), key=lambda item: -item[1]):
-            if total / measured >= 20 and "resetstat" not in name:
-                print(f"   {name.removeprefix('cmdstat_'):36} {total / measured / 1000:6.2f} ms")
-    finally:
-        backend.close()
+def flush_costs(backend: Backend, client: redis.Redis, rows: int) -> None:
+    subject = impl.WriteBehind(LiveEnv(backend), background=False, max_queue=10**6)
+    rounds = 6
+    elapsed, usec = 0.0, {}
+    for r in range(rounds):
+        for i in range(rows):
+            subject.write(f"write-behind:{r}:{i}", "value")
+        client.config_resetstat()
+        started = time.perf_counter()
+        subject.flush()
+        took = time.perf_counter() - started
+        if r:  # the first round warms connections and script caches
+            elapsed += took
+            for name, stats in client.info("commandstats").items():
+                usec[name] = usec.get(name, 0) + stats["usec"]
+    measured = rounds - 1
+    print(f"3. write-behind flush of {rows:,} rows on PostgreSQL, mean of {measured}: "
+          f"{elapsed / measured * 1000:.1f} ms ({rows * measured / elapsed:,.0f} rows/s); "
+          "Redis server time by command (EVALSHA includes the commands its scripts run):")
+    for name, total in sorted(usec.items(), key=lambda item: -item[1]):
+        if total / measured >= 20 and "resetstat" not in name:
+            print(f"   {name.removeprefix('cmdstat_'):36} {total / measured / 1000:6.2f} ms")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,13 +124,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         client = redis.Redis.from_url(server.url)
         backend = open_backend(redis_url=server.url, database=postgres_url(), clock=WallClock(),
-                               prefix=f"costs{os.getpid()}b")
+                               prefix=f"costs{os.getpid()}")
+        # The bare upsert of the write-policy benchmark, on the stores' own connection.
+        upsert, _, _, drop = _bare_upsert(backend.db.connection, f"cc_costs{os.getpid()}_bare")
         try:
             script_costs(client, 5000 // scale)
-            switch_costs(client, backend.db.connection, backend.db._sql(_PUT), 200 // scale)
+            switch_costs(client, upsert, 200 // scale)
+            flush_costs(backend, client, 2000 // scale)
         finally:
+            drop()
             backend.close()
-        flush_costs(server.url, postgres_url(), client, 2000 // scale)
     except BackendUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
