@@ -8,7 +8,11 @@ The figures docs/REDIS.md ("Where the time goes") cites, measured again:
    then a SET timed as one sequence (the switch between two servers costs more than
    either round trip alone);
 3. a write-behind flush of 2,000 rows on PostgreSQL: wall time, and the Redis server time
-   it spent, by command.
+   it spent, by command;
+4. round trips of a SET, of the write-behind Lua step and of its three writes alone, with
+   the client and redis-server pinned to one CPU and then to two: on a VM a round trip
+   between two vCPUs waits for the idle one to wake up, and which of the two the scheduler
+   picks decides how much the Lua step's fixed server time weighs against a SET.
 
 Run:  python benchmarks/redis_costs.py [--quick]   (starts its own redis-server; PostgreSQL
 from DATABASE_URL or the local server; --quick: a tenth of the calls, for a smoke test).
@@ -28,7 +32,12 @@ import redis
 
 import implementations.redis as impl
 from conformance.backends import Backend, BackendUnavailable, open_backend, postgres_url
-from conformance.backends.benchmark import _bare_upsert
+from conformance.backends.benchmark import (
+    PLACEMENTS,
+    PlacementUnavailable,
+    _bare_upsert,
+    pin_cpus,
+)
 from conformance.backends.live import LiveEnv, WallClock
 from conformance.backends.server import RedisServer, ServerUnavailable
 from implementations.redis._scripts import WB_WRITE
@@ -42,17 +51,32 @@ def server_usec_per_call(client: redis.Redis, command: str, call: Callable[[int]
     return float(client.info("commandstats")[f"cmdstat_{command}"]["usec_per_call"])
 
 
-def script_costs(client: redis.Redis, calls: int) -> None:
-    def with_args(sha: str) -> Callable[[int], Any]:
-        return lambda i: client.execute_command(
-            "EVALSHA", sha, 3, f"{{s1}}c:k{i}", f"{{s1}}m:k{i}", "{s1}wb", f"k{i}", "value",
-            10**6, len(f"k{i}"))
+# The write-behind step's three writes and nothing else: no version (TIME, HMGET), no queue
+# bound (XLEN). What any design that queues a durable entry, marks the key pending and sets
+# the cache entry in one atomic step must at least do.
+THREE_WRITES = """
+local id = redis.call('XADD', KEYS[3], '*', 'e', '1:' .. ARGV[1] .. ARGV[2], 'l', ARGV[4])
+redis.call('HSET', KEYS[2], 'n', '1', 'd', ARGV[2], 'dv', '1', 'di', id)
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'x', '')
+return 1
+"""
+SCRIPTS = (("WB_WRITE (the write-behind write)", WB_WRITE),
+           ("its three writes alone", THREE_WRITES),
+           ("return 1, same keys and arguments", "return 1"))
 
+
+def with_args(client: redis.Redis, sha: str, tag: str) -> Callable[[int], Any]:
+    """EVALSHA `sha` with the write-behind step's keys and arguments, a new key per call."""
+    return lambda i: client.execute_command(
+        "EVALSHA", sha, 3, f"{{s1}}c:{tag}{i}", f"{{s1}}m:{tag}{i}", "{s1}wb", f"{tag}{i}",
+        "value", 10**6, len(f"{tag}{i}"))
+
+
+def script_costs(client: redis.Redis, calls: int) -> None:
     print(f"1. server time per call (INFO commandstats, {calls:,} calls each)")
-    for name, source in (("WB_WRITE (the write-behind write)", WB_WRITE),
-                         ("return 1, same keys and arguments", "return 1")):
-        usec = server_usec_per_call(client, "evalsha", with_args(client.script_load(source)),
-                                    calls)
+    for n, (name, source) in enumerate(SCRIPTS):
+        usec = server_usec_per_call(
+            client, "evalsha", with_args(client, client.script_load(source), f"k{n}_"), calls)
         print(f"   {name:36} {usec:6.2f} µs")
     usec = server_usec_per_call(client, "set", lambda i: client.set(f"f{i}", "value"), calls)
     print(f"   {'SET':36} {usec:6.2f} µs")
@@ -113,6 +137,36 @@ def flush_costs(backend: Backend, client: redis.Redis, rows: int) -> None:
             print(f"   {name.removeprefix('cmdstat_'):36} {total / measured / 1000:6.2f} ms")
 
 
+def placement_costs(client: redis.Redis, server_pid: int | None, per_round: int) -> None:
+    ops: dict[str, Callable[[int], Any]] = {"SET": lambda i: client.set(f"p{i}", "value")}
+    for n, (name, source) in enumerate(SCRIPTS):
+        ops[name] = with_args(client, client.script_load(source), f"p{n}_")
+    print(f"4. round trips by placement, p50 of {10 * per_round:,} each (interleaved rounds)")
+    offset = 0
+    for placement in ("shared", "split"):
+        try:
+            unpin = pin_cpus(placement, server_pid)
+        except PlacementUnavailable as exc:
+            print(f"   {placement}: not measured ({exc})")
+            continue
+        try:
+            samples: dict[str, list[float]] = {name: [] for name in ops}
+            for r in range(10):
+                for name, op in ops.items():
+                    for i in range(offset + r * per_round, offset + (r + 1) * per_round):
+                        started = time.perf_counter()
+                        op(i)
+                        samples[name].append(time.perf_counter() - started)
+            offset += 10 * per_round
+        finally:
+            unpin()
+        floor = statistics.median(samples["SET"])
+        print(f"   {PLACEMENTS[placement]}:")
+        for name, values in samples.items():
+            p50 = statistics.median(values)
+            print(f"     {name:34} {p50 * 1e6:7.1f} µs  {p50 / floor:5.2f}x SET")
+
+
 def main(argv: list[str] | None = None) -> int:
     quick = "--quick" in (sys.argv[1:] if argv is None else argv)
     scale = 10 if quick else 1
@@ -131,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             script_costs(client, 5000 // scale)
             switch_costs(client, upsert, 200 // scale)
             flush_costs(backend, client, 2000 // scale)
+            placement_costs(client, server.pid, 500 // scale)
         finally:
             drop()
             backend.close()

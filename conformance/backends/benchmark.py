@@ -12,6 +12,15 @@ prints the seed POC's comparison (001) beside the measured one.
 
     python -m conformance.backends.benchmark [--writes N] [--database both|sqlite|postgres]
                                              [--redis-url URL] [--json PATH]
+                                             [--placement both|shared|split|os]
+
+Where the client and Redis run decides the SET floor: on this VM a round trip between two
+vCPUs waits for the idle one to wake up (~100 µs), on one vCPU it does not (~43 µs), and a
+ratio to the floor moves with it. So the benchmark pins itself and the redis-server it
+starts: to one CPU (``shared``), to two (``split``), by default ``both`` one after the
+other. Left to the scheduler (``os``; the only choice with ``--redis-url`` or
+``REDIS_URL``, a server the benchmark cannot pin), the floor's rounds and a subject's can
+run in different placements (docs/REDIS.md, "Where the time goes").
 
 Exit 0 after printing (a benchmark, not a gate: pass --strict to exit 1 on a missed
 target), 2 when a server is unavailable.
@@ -39,13 +48,17 @@ from conformance.backends.sql_store import (
     SQLITE,
 )
 
-__all__ = ["SEED_001", "Figures", "main"]
+__all__ = ["PLACEMENTS", "SEED_001", "Figures", "PlacementUnavailable", "main", "pin_cpus"]
 
 # Seed 001 ("POC #62"), its printed output: 20 writes each, Date.now() in ms.
 SEED_001 = {"writes": 20, "write_through_ms": 8.25, "write_behind_ms": 1.60, "speedup": 5.16}
 
 ROUNDS = 10
 FLUSH_ROUNDS = 5
+
+# where the client and its redis-server run: left to the scheduler, one CPU, two CPUs
+PLACEMENTS = {"os": "placed by the OS", "shared": "client and Redis pinned to one CPU",
+              "split": "client and Redis pinned to two CPUs"}
 
 TARGETS = {
     "write-behind p50 / SET": 1.3,
@@ -88,6 +101,7 @@ class Figures:
     # a bare upsert then a bare SET, timed as one: what the simplest write-through costs
     # (a round trip to one server right after one to the other is slower than either floor)
     sequence_floor: Latency | None = None
+    placement: str = "os"  # a key of PLACEMENTS
 
     def ratios(self) -> dict[str, float]:
         wb, wt = self.policies["write-behind"], self.policies["write-through"]
@@ -144,8 +158,56 @@ def _bare_upsert(connection: Any, table: str) -> tuple[Callable[[str], Any], Cal
     return one, batch_lite, batch_lite, close
 
 
+class PlacementUnavailable(ValueError):
+    """The asked placement cannot be made on this machine or with this server."""
+
+
+def pin_cpus(placement: str, server_pid: int | None) -> Callable[[], None]:
+    """Pin the calling thread (the benchmark's client) and the redis-server `server_pid`
+    as `placement` says; return what undoes the client's pinning.
+
+    Raises:
+        PlacementUnavailable: the placement cannot be made here (no server of ours to pin, no
+            sched_setaffinity, a single CPU for ``split``).
+    """
+    if placement not in PLACEMENTS:
+        raise PlacementUnavailable(f"unknown placement {placement!r}: expected one of {', '.join(PLACEMENTS)}")
+    if placement == "os":
+        return lambda: None
+    if server_pid is None:
+        raise PlacementUnavailable(f"--placement {placement} pins the redis-server the benchmark starts; "
+                         "drop --redis-url and REDIS_URL")
+    if not hasattr(os, "sched_setaffinity"):
+        raise PlacementUnavailable(f"--placement {placement} needs os.sched_setaffinity (Linux)")
+    before = os.sched_getaffinity(0)
+    cpus = sorted(before)
+    if placement == "split" and len(cpus) < 2:
+        raise PlacementUnavailable("--placement split needs two CPUs; this process may use one")
+    # Redis runs its event loop on the main thread, whose id is the process id: that is
+    # the thread every command waits for.
+    os.sched_setaffinity(server_pid, {cpus[0]})
+    os.sched_setaffinity(0, {cpus[0] if placement == "shared" else cpus[1]})
+    return lambda: os.sched_setaffinity(0, before)
+
+
+def _placements(asked: str | None, *, own_server: bool) -> list[str]:
+    """The placements to measure, in order. Unpinned by default only when the server is not
+    ours: left to the scheduler, the floor's rounds and the subject's can run in different
+    placements, and a ratio across two placements means nothing (0.99x was seen)."""
+    if asked is None:
+        if not own_server or not hasattr(os, "sched_setaffinity"):
+            return ["os"]
+        asked = "both"
+    if asked != "os" and not own_server:
+        raise PlacementUnavailable(f"--placement {asked} pins the redis-server the benchmark "
+                                   "starts; drop --redis-url and REDIS_URL")
+    if asked == "both":
+        return ["shared", "split"] if len(os.sched_getaffinity(0)) >= 2 else ["shared"]
+    return [asked]
+
+
 def measure(redis_url: str, database: str | None, label: str, writes: int,
-            batch_size: int = 256) -> Figures:
+            batch_size: int = 256, placement: str = "os") -> Figures:
     import redis
 
     import implementations.redis as impl
@@ -213,7 +275,8 @@ def measure(redis_url: str, database: str | None, label: str, writes: int,
                 rates[name].append(queued / (time.perf_counter() - started))
         return Figures(label, writes, set_floor, upsert_floor, policies,
                        statistics.median(rates["flush"]), statistics.median(rates["raw"]),
-                       batch_size, statistics.median(rates["stmt"]), rates, sequence_floor)
+                       batch_size, statistics.median(rates["stmt"]), rates, sequence_floor,
+                       placement)
     finally:
         close_bare()
         for key in bare.scan_iter(match=f"cc:{tag}:*", count=1000):
@@ -225,7 +288,8 @@ def measure(redis_url: str, database: str | None, label: str, writes: int,
 def render(figures: list[Figures]) -> str:
     lines = []
     for f in figures:
-        lines.append(f"== Redis + {f.database}: {f.writes} sequential writes per row, one client ==")
+        where = "" if f.placement == "os" else f", {PLACEMENTS[f.placement]}"
+        lines.append(f"== Redis + {f.database}: {f.writes} sequential writes per row, one client{where} ==")
         lines.append(f"{'':34}{'p50 ms':>9}{'p99 ms':>9}{'writes/s':>11}")
         rows = [("floor: bare redis-py SET", f.set_floor),
                 ("floor: bare upsert commit", f.upsert_floor),
@@ -276,6 +340,11 @@ def main(argv: list[str] | None = None, *, stream: TextIO = sys.stdout) -> int:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--json", dest="json_path", default=None)
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--placement", choices=[*PLACEMENTS, "both"], default=None,
+                        help="shared: client and Redis pinned to one CPU; split: to two; both "
+                             "(the default when the benchmark starts its own redis-server): "
+                             "shared, then split; os: left to the scheduler (the default, "
+                             "and the only choice, with --redis-url or REDIS_URL)")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
@@ -287,8 +356,10 @@ def main(argv: list[str] | None = None, *, stream: TextIO = sys.stdout) -> int:
     from conformance.backends.server import RedisServer, ServerUnavailable
 
     server = None
+    figures: list[Figures] = []
     try:
         redis_url = args.redis_url or os.environ.get("REDIS_URL")
+        placements = _placements(args.placement, own_server=not redis_url)
         if not redis_url:
             server = RedisServer().start()
             redis_url = server.url
@@ -297,9 +368,14 @@ def main(argv: list[str] | None = None, *, stream: TextIO = sys.stdout) -> int:
             targets.append(("PostgreSQL", args.postgres_url or postgres_url()))
         if args.database in ("both", "sqlite"):
             targets.append(("SQLite", None))
-        figures = [measure(redis_url, db, label, args.writes, args.batch_size)
-                   for label, db in targets]
-    except (ServerUnavailable, BackendUnavailable) as exc:
+        for placement in placements:
+            unpin = pin_cpus(placement, server.pid if server is not None else None)
+            try:
+                figures += [measure(redis_url, db, label, args.writes, args.batch_size, placement)
+                            for label, db in targets]
+            finally:
+                unpin()
+    except (ServerUnavailable, BackendUnavailable, PlacementUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except (ConnectionError, TimeoutError) as exc:
@@ -310,9 +386,14 @@ def main(argv: list[str] | None = None, *, stream: TextIO = sys.stdout) -> int:
             server.stop()
     print(render(figures), file=stream)
     if args.json_path:
-        with open(args.json_path, "w", encoding="utf-8") as out:
-            json.dump([{**attrs.asdict(f), "ratios": f.ratios(), "met": f.met(), "seed_001": SEED_001}
-                       for f in figures], out, indent=2)
+        try:
+            with open(args.json_path, "w", encoding="utf-8") as out:
+                json.dump([{**attrs.asdict(f), "ratios": f.ratios(), "met": f.met(),
+                            "seed_001": SEED_001} for f in figures], out, indent=2)
+        except OSError as exc:  # the figures are printed above: nothing is lost
+            print(f"error: cannot write --json {args.json_path}: {exc.strerror or exc}",
+                  file=sys.stderr)
+            return 2
     missed = [name for f in figures for name, ok in f.met().items() if not ok]
     return 1 if args.strict and missed else 0
 

@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 import attrs
 
-__all__ = ["RedisServer", "RedisCluster", "ServerUnavailable", "TlsFiles", "free_port", "redis_server_path"]
+__all__ = ["RedisCluster", "RedisServer", "ServerUnavailable", "TlsFiles", "free_port", "redis_server_path"]
 
 Persistence = Literal["none", "aof-always"]
 
@@ -152,7 +152,7 @@ class RedisServer:
             ]
         return argv
 
-    def start(self) -> "RedisServer":
+    def start(self) -> RedisServer:
         """Start (or restart after `kill`) the server; returns once it answers PING."""
         if self.running:
             return self
@@ -177,6 +177,11 @@ class RedisServer:
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs (the benchmark pins it to a CPU)."""
+        return self._process.pid if self.running and self._process is not None else None
 
     def kill(self) -> None:
         """SIGKILL: no shutdown save, no AOF rewrite; what survives is what was fsynced."""
@@ -208,7 +213,7 @@ class RedisCluster:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.nodes[0].port}/0"
 
-    def start(self, timeout: float = 30.0) -> "RedisCluster":
+    def start(self, timeout: float = 30.0) -> RedisCluster:
         cli = shutil.which("redis-cli")
         if cli is None:
             raise ServerUnavailable("redis-cli is not on PATH: it is needed to create a cluster")
@@ -219,7 +224,7 @@ class RedisCluster:
             done = subprocess.run(
                 [cli, "--cluster", "create", *addresses, "--cluster-replicas", "0",
                  "--cluster-yes"],
-                capture_output=True, timeout=timeout,
+                check=False, capture_output=True, timeout=timeout,
             )
             if done.returncode != 0:
                 raise ServerUnavailable("redis-cli --cluster create failed: "
@@ -236,7 +241,7 @@ class RedisCluster:
         while time.monotonic() < deadline:
             states = [
                 subprocess.run([cli, "-p", str(n.port), "cluster", "info"],
-                               capture_output=True, timeout=5).stdout
+                               check=False, capture_output=True, timeout=5).stdout
                 for n in self.nodes
             ]
             if all(b"cluster_state:ok" in s for s in states):
