@@ -2,17 +2,18 @@
 
 The figures docs/REDIS.md ("Where the time goes") cites, measured again:
 
-1. server time per call (``INFO commandstats``) of the write-behind Lua step, of an empty
-   script with the same keys and arguments, and of a SET;
+1. server time per call (``INFO commandstats``) of the write-behind Lua step, of its three
+   writes alone, of an empty script with the same keys and arguments, and of a SET;
 2. a SET round trip right after another SET, and right after a PostgreSQL upsert; an upsert
    then a SET timed as one sequence (the switch between two servers costs more than
    either round trip alone);
 3. a write-behind flush of 2,000 rows on PostgreSQL: wall time, and the Redis server time
    it spent, by command;
-4. round trips of a SET, of the write-behind Lua step and of its three writes alone, with
-   the client and redis-server pinned to one CPU and then to two: on a VM a round trip
-   between two vCPUs waits for the idle one to wake up, and which of the two the scheduler
-   picks decides how much the Lua step's fixed server time weighs against a SET.
+4. round trips of a SET, of the write-behind Lua step, of its three writes alone and of the
+   subject's whole ``write``, with the client and redis-server pinned to one CPU and then
+   to two: on a VM a round trip between two vCPUs waits for the idle one to wake up, and
+   which of the two the scheduler picks decides how much the Lua step's fixed server time
+   weighs against a SET.
 
 Run:  python benchmarks/redis_costs.py [--quick]   (starts its own redis-server; PostgreSQL
 from DATABASE_URL or the local server; --quick: a tenth of the calls, for a smoke test).
@@ -137,10 +138,14 @@ def flush_costs(backend: Backend, client: redis.Redis, rows: int) -> None:
             print(f"   {name.removeprefix('cmdstat_'):36} {total / measured / 1000:6.2f} ms")
 
 
-def placement_costs(client: redis.Redis, server_pid: int | None, per_round: int) -> None:
+def placement_costs(backend: Backend, client: redis.Redis, server_pid: int | None,
+                    per_round: int) -> None:
+    subject = impl.WriteBehind(LiveEnv(backend), background=False, max_queue=10**6)
     ops: dict[str, Callable[[int], Any]] = {"SET": lambda i: client.set(f"p{i}", "value")}
     for n, (name, source) in enumerate(SCRIPTS):
         ops[name] = with_args(client, client.script_load(source), f"p{n}_")
+    # the same step through the subject: its key names, its client, its Python
+    ops["WriteBehind.write (the subject)"] = lambda i: subject.write(f"p{i}", "value")
     print(f"4. round trips by placement, p50 of {10 * per_round:,} each (interleaved rounds)")
     offset = 0
     for placement in ("shared", "split"):
@@ -185,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
             script_costs(client, 5000 // scale)
             switch_costs(client, upsert, 200 // scale)
             flush_costs(backend, client, 2000 // scale)
-            placement_costs(client, server.pid, 500 // scale)
+            placement_costs(backend, client, server.pid, 500 // scale)
         finally:
             drop()
             backend.close()
