@@ -167,16 +167,17 @@ def pin_cpus(placement: str, server_pid: int | None) -> Callable[[], None]:
     as `placement` says; return what undoes the client's pinning.
 
     Raises:
-        PlacementUnavailable: the placement cannot be made here (no server of ours to pin, no
-            sched_setaffinity, a single CPU for ``split``).
+        PlacementUnavailable: the placement cannot be made here (no server of ours to pin,
+            no sched_setaffinity, a single CPU for ``split``).
     """
     if placement not in PLACEMENTS:
-        raise PlacementUnavailable(f"unknown placement {placement!r}: expected one of {', '.join(PLACEMENTS)}")
+        raise PlacementUnavailable(f"unknown placement {placement!r}: expected one of "
+                                   f"{', '.join(PLACEMENTS)}")
     if placement == "os":
         return lambda: None
     if server_pid is None:
-        raise PlacementUnavailable(f"--placement {placement} pins the redis-server the benchmark starts; "
-                         "drop --redis-url and REDIS_URL")
+        raise PlacementUnavailable(f"--placement {placement} pins the redis-server the benchmark "
+                                   "starts; drop --redis-url and REDIS_URL")
     if not hasattr(os, "sched_setaffinity"):
         raise PlacementUnavailable(f"--placement {placement} needs os.sched_setaffinity (Linux)")
     before = os.sched_getaffinity(0)
