@@ -37,6 +37,7 @@ from conformance.backends.benchmark import (
     PLACEMENTS,
     PlacementUnavailable,
     _bare_upsert,
+    interleaved,
     pin_cpus,
 )
 from conformance.backends.live import LiveEnv, WallClock
@@ -147,22 +148,14 @@ def placement_costs(backend: Backend, client: redis.Redis, server_pid: int | Non
     # the same step through the subject: its key names, its client, its Python
     ops["WriteBehind.write (the subject)"] = lambda i: subject.write(f"p{i}", "value")
     print(f"4. round trips by placement, p50 of {10 * per_round:,} each (interleaved rounds)")
-    offset = 0
-    for placement in ("shared", "split"):
+    for n, placement in enumerate(("shared", "split")):
         try:
             unpin = pin_cpus(placement, server_pid)
         except PlacementUnavailable as exc:
             print(f"   {placement}: not measured ({exc})")
             continue
         try:
-            samples: dict[str, list[float]] = {name: [] for name in ops}
-            for r in range(10):
-                for name, op in ops.items():
-                    for i in range(offset + r * per_round, offset + (r + 1) * per_round):
-                        started = time.perf_counter()
-                        op(i)
-                        samples[name].append(time.perf_counter() - started)
-            offset += 10 * per_round
+            samples, _ = interleaved(ops, per_round, rounds=10, start=n * 10 * per_round)
         finally:
             unpin()
         floor = statistics.median(samples["SET"])

@@ -133,7 +133,7 @@ def _bare_upsert(connection: Any, table: str) -> tuple[Callable[[str], Any], Cal
     postgres = type(connection).__module__.startswith("psycopg")
     dialect = POSTGRES if postgres else SQLITE
     quoted = f'"{table}"'
-    sql, arrays = dialect.sql(_PUT, quoted), dialect.sql(_PUT_MANY_PG, quoted)
+    sql = dialect.sql(_PUT, quoted)
     connection.execute(dialect.sql(_CREATE.replace("{blob}", dialect.blob), quoted))
 
     def one(key: str) -> None:
@@ -146,6 +146,8 @@ def _bare_upsert(connection: Any, table: str) -> tuple[Callable[[str], Any], Cal
         def batch(rows: list) -> None:
             with connection.transaction(), connection.cursor() as cur:
                 cur.executemany(sql, rows)
+
+        arrays = dialect.sql(_PUT_MANY_PG, quoted)
 
         def statement(rows: list) -> None:
             connection.execute(arrays, ([k for k, _ in rows], [v for _, v in rows]))
@@ -162,6 +164,11 @@ class PlacementUnavailable(ValueError):
     """The asked placement cannot be made on this machine or with this server."""
 
 
+def _not_ours(placement: str) -> PlacementUnavailable:
+    return PlacementUnavailable(f"--placement {placement} pins the redis-server the benchmark "
+                                "starts; drop --redis-url and REDIS_URL")
+
+
 def pin_cpus(placement: str, server_pid: int | None) -> Callable[[], None]:
     """Pin the calling thread (the benchmark's client) and the redis-server `server_pid`
     as `placement` says; return what undoes the client's pinning.
@@ -176,8 +183,7 @@ def pin_cpus(placement: str, server_pid: int | None) -> Callable[[], None]:
     if placement == "os":
         return lambda: None
     if server_pid is None:
-        raise PlacementUnavailable(f"--placement {placement} pins the redis-server the benchmark "
-                                   "starts; drop --redis-url and REDIS_URL")
+        raise _not_ours(placement)
     if not hasattr(os, "sched_setaffinity"):
         raise PlacementUnavailable(f"--placement {placement} needs os.sched_setaffinity (Linux)")
     before = os.sched_getaffinity(0)
@@ -200,11 +206,30 @@ def _placements(asked: str | None, *, own_server: bool) -> list[str]:
             return ["os"]
         asked = "both"
     if asked != "os" and not own_server:
-        raise PlacementUnavailable(f"--placement {asked} pins the redis-server the benchmark "
-                                   "starts; drop --redis-url and REDIS_URL")
+        raise _not_ours(asked)
     if asked == "both":
         return ["shared", "split"] if len(os.sched_getaffinity(0)) >= 2 else ["shared"]
     return [asked]
+
+
+def interleaved(ops: dict[str, Callable[[int], Any]], per_round: int, rounds: int = ROUNDS,
+                start: int = 0) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """Each op's seconds per call, and its total, over `rounds` interleaved rounds of
+    `per_round` calls (call numbers from `start`, a new one per call). Interleaved: a noisy
+    neighbour slows floors and subjects alike, so their ratios stay meaningful on a shared
+    machine."""
+    samples: dict[str, list[float]] = {name: [] for name in ops}
+    spent = dict.fromkeys(ops, 0.0)
+    for r in range(rounds):
+        first = start + r * per_round
+        for name, op in ops.items():
+            started = time.perf_counter()
+            for i in range(first, first + per_round):
+                t0 = time.perf_counter()
+                op(i)
+                samples[name].append(time.perf_counter() - t0)
+            spent[name] += time.perf_counter() - started
+    return samples, spent
 
 
 def measure(redis_url: str, database: str | None, label: str, writes: int,
@@ -240,19 +265,8 @@ def measure(redis_url: str, database: str | None, label: str, writes: int,
             "upsert then SET": lambda i: (one(f"s{i}"), bare.set(f"cc:{tag}:seq:{i}", "value")),
             **{p: (lambda i, p=p, s=s: s.write(f"{p}:{i}", "value")) for p, s in subjects.items()},
         }
-        # Interleaved rounds: a noisy neighbour slows floors and subjects alike, so the
-        # ratios stay meaningful on a shared machine.
-        samples: dict[str, list[float]] = {name: [] for name in ops}
-        spent: dict[str, float] = {name: 0.0 for name in ops}
         per_round = max(1, writes // ROUNDS)
-        for r in range(ROUNDS):
-            for name, op in ops.items():
-                started = time.perf_counter()
-                for i in range(r * per_round, (r + 1) * per_round):
-                    t0 = time.perf_counter()
-                    op(i)
-                    samples[name].append(time.perf_counter() - t0)
-                spent[name] += time.perf_counter() - started
+        samples, spent = interleaved(ops, per_round)
         lat = {name: Latency.of(samples[name], spent[name]) for name in ops}
         set_floor, upsert_floor = lat.pop("SET"), lat.pop("upsert")
         sequence_floor = lat.pop("upsert then SET")
