@@ -138,12 +138,21 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
         if callable(close):
             close()
     # The files first: a reader that closes the pipe early must not cost the user them.
+    # A file that cannot be written after all (checked writable above, refused at open:
+    # /proc, a full disk) still leaves the verdict printed; its one line comes after.
+    unwritten: list[str] = []
     if json_path is not None:
-        json_path.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+        try:
+            json_path.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+        except OSError as e:
+            unwritten.append(f"cannot write {str(json_path)!r}: {e.strerror or e}")
     if html_path is not None:
         from conformance.timeline import write_html
 
-        write_html(report, html_path)
+        try:
+            write_html(report, html_path)
+        except OSError as e:
+            unwritten.append(f"cannot write {str(html_path)!r}: {e.strerror or e}")
     code = 0 if report.verdict.status == "CONFORMS" else 1
     try:
         print(report.render(), file=out)
@@ -153,6 +162,8 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
             print("\ntimeline:\n" + render_text(report, color=out.isatty()), file=out)
     except BrokenPipeError:
         pass  # `check ... | head`: the verdict is the exit code; entrypoint() silences stdout
+    if unwritten:
+        raise UsageError("; ".join(unwritten))
     return code
 
 

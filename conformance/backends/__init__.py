@@ -139,6 +139,13 @@ def backend_for(kind: str, *, redis_url: str | None = None, database: str | None
 def open_database(database: str | None, *, table_prefix: str) -> SqlDB:
     """``None`` or ``sqlite``: SQLite in a temporary directory; ``sqlite:///PATH`` or a
     ``.db``/``.sqlite3`` path: that file; ``postgresql://...``: PostgreSQL."""
+    try:
+        return _open_database(database, table_prefix=table_prefix)
+    except ConnectionError as exc:  # StoreUnavailable: a server down, a file we cannot open
+        raise BackendUnavailable(str(exc)) from None
+
+
+def _open_database(database: str | None, *, table_prefix: str) -> SqlDB:
     if database in (None, "", "sqlite"):
         return open_sqlite(table_prefix=table_prefix)
     assert database is not None
@@ -147,10 +154,7 @@ def open_database(database: str | None, *, table_prefix: str) -> SqlDB:
             import psycopg  # noqa: F401
         except ImportError:
             raise _missing("postgres", "psycopg") from None
-        try:
-            return open_postgres(database, table_prefix=table_prefix)
-        except ConnectionError as exc:
-            raise BackendUnavailable(str(exc)) from None
+        return open_postgres(database, table_prefix=table_prefix)
     if database.startswith("sqlite:///"):
         return open_sqlite(database[len("sqlite:///"):], table_prefix=table_prefix)
     if database.endswith((".db", ".sqlite", ".sqlite3")):

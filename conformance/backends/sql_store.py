@@ -252,8 +252,11 @@ def open_sqlite(path: str | None = None, *, table_prefix: str = "cc") -> SqlDB:
         conn.execute("PRAGMA journal_mode=WAL")
         return conn
 
-    return SqlDB(SQLITE, connect, check_table_prefix(table_prefix) + "_kv",
-                 drop_on_close=cleanup is None, cleanup_dir=cleanup)
+    try:
+        return SqlDB(SQLITE, connect, check_table_prefix(table_prefix) + "_kv",
+                     drop_on_close=cleanup is None, cleanup_dir=cleanup)
+    except sqlite3.Error as exc:  # a missing directory, a file that is not a database
+        raise StoreUnavailable(f"sqlite at {path!r}: {_one_line(exc)}") from exc
 
 
 def open_postgres(url: str, *, table_prefix: str = "cc", connect_timeout: int = 5) -> SqlDB:

@@ -181,6 +181,16 @@ def test_bad_prefix_is_one_clear_error(redis_url, clock, bad):
         open_backend(redis_url=redis_url, clock=clock, prefix=bad)
 
 
+def test_sqlite_file_that_cannot_be_opened_is_one_line(clock, tmp_path):
+    with pytest.raises(BackendUnavailable, match="sqlite at .*unable to open database file"):
+        open_backend(clock=clock, database=str(tmp_path / "no" / "such" / "dir.db"))
+    garbage = tmp_path / "not-a-database.db"
+    garbage.write_bytes(b"not a database " * 100)
+    with pytest.raises(BackendUnavailable, match="sqlite at .*file is not a database"):
+        open_backend(clock=clock, database=str(garbage))
+    assert garbage.read_bytes() == b"not a database " * 100  # the user's file is untouched
+
+
 def test_unreachable_servers_are_one_line(clock):
     with pytest.raises(BackendUnavailable, match="unreachable"):
         open_backend(redis_url="redis://127.0.0.1:1/0", clock=clock)
