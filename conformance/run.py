@@ -114,6 +114,9 @@ class Run:
                  op_timeout: float = 2.0, staleness: float | None = None, backend: Any = None,
                  initial: dict[str, str] | None = None, instances: int = 1,
                  initial_cache: dict[str, str] | None = None, runner: OpRunner | None = None):
+        if not op_timeout > 0:  # NaN too
+            raise UsageError(f"the timeout of a subject call must be a positive number of "
+                             f"seconds, got {op_timeout}")
         self.factory, self.label = load_factory(target)
         self.policy = policy if isinstance(policy, Policy) else lookup_policy(policy)
         self.keys = tuple(keys)

@@ -169,7 +169,8 @@ def connect_redis(url: str, *, cluster: bool | None = None, interceptor: Interce
 
     Raises:
         StoreUnavailable: the server cannot be reached.
-        ValueError: the URL holds an option that redis-py does not take.
+        ValueError: the URL holds an option that redis-py does not take, or the server
+            refuses what it asks for (a database number it does not have, an ACL).
     """
     from redis.backoff import NoBackoff
     from redis.retry import Retry
@@ -199,4 +200,7 @@ def connect_redis(url: str, *, cluster: bool | None = None, interceptor: Interce
         # arguments, and finds out only when it connects (ssl_* on a redis:// URL).
         raise ValueError(f"an option of the Redis URL is not taken here ({exc}); "
                          "ssl_* options need a rediss:// URL") from None
+    except _redis_exceptions().ResponseError as exc:
+        # Sent at connect: SELECT of the URL's database, INFO, PING (an ACL may refuse).
+        raise ValueError(f"the server refused the connection's set-up: {exc}") from None
     return client

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from conformance.backends import Backend, BackendUnavailable, connect_or_explain, open_backend
 from conformance.backends.server import RedisServer, ServerUnavailable
+from conformance.backends.sql_store import redact_url
 from conformance.errors import StoreUnavailable
 
 __all__ = ["RedisBackend"]
@@ -63,15 +64,32 @@ class RedisBackend:
         return self.redis_url
 
     def probe(self) -> None:
-        """Open and close one example's stores: an unreachable Redis or DB, or a bad
-        --database, raises BackendUnavailable now rather than inside the first example."""
+        """Open one example's stores, use each the way the harness does, close them: an
+        unreachable Redis or DB, a bad --database, or a Redis user whose ACL refuses a
+        command the harness needs raises BackendUnavailable now rather than as a traceback
+        inside the first example."""
+        import redis.exceptions
 
         class _Zero:
             def now(self) -> float:
                 return 0.0
 
-        *_, close = self.open(_Zero())
-        close()
+        cache, _, durable_queue, _, close = self.open(_Zero())
+        try:
+            try:
+                cache.set("probe", "1", ttl=60.0)
+                cache.cas("probe", "1", "2")
+                cache.entries()
+                cache.delete("probe")
+                queue = durable_queue("probe")
+                queue.push("1")
+                queue.peek(1)
+                queue.ack(1)
+            finally:
+                close()
+        except redis.exceptions.ResponseError as exc:  # NoPermissionError among them
+            raise BackendUnavailable(f"Redis at {redact_url(self.redis_url or '')} refused a "
+                                     f"command the harness needs: {exc}") from None
 
     def open(self, clock: Any) -> tuple[Any, Any, Any, dict[str, Any], Callable[[], None]]:
         """(raw cache, raw DB, durable-queue factory, env extras, close) of one example."""

@@ -61,6 +61,8 @@ def test_file_path_target(tmp_path):
         (("check", f"{S}:returns_none", "--policy", "write-through"), "returned NoneType, which has no write or read() method"),
         (("check", f"{S}:write_through", "--policy", "write-through", "--json", "/no/such/dir/r.json"), "does not exist"),
         (("check", f"{S}:write_through", "--policy", "write-through", "--examples", "0"), "at least 1"),
+        (("check", f"{S}:write_through", "--policy", "write-through", "--timeout", "-1"), "positive number of seconds, got -1"),
+        (("check", f"{S}:write_through", "--policy", "write-through", "--timeout", "nan"), "positive number of seconds, got nan"),
         (("check", f"{S}:write_through"), "--policy"),
         (("frobnicate",), "invalid choice"),
     ],

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance.backends import BackendUnavailable, open_backend
+from conformance.backends import BackendUnavailable, backend_for, open_backend
 from conformance.backends.redis_store import RedisKeyspace
+from conformance.backends.server import RedisServer, ServerUnavailable
 from conformance.stores import MemoryCache, MemoryDB
 
 pytestmark = pytest.mark.redis
@@ -189,6 +191,37 @@ def test_sqlite_file_that_cannot_be_opened_is_one_line(clock, tmp_path):
     with pytest.raises(BackendUnavailable, match="sqlite at .*file is not a database"):
         open_backend(clock=clock, database=str(garbage))
     assert garbage.read_bytes() == b"not a database " * 100  # the user's file is untouched
+
+
+@pytest.fixture(scope="module")
+def password_server():
+    server = RedisServer(password="s3cret")
+    try:
+        server.start()
+    except ServerUnavailable as exc:
+        pytest.skip(f"no redis-server: {exc}")
+    yield server
+    server.stop()
+
+
+def test_a_redis_that_refuses_the_set_up_or_a_command_is_one_line(password_server):
+    port = password_server.port
+    admin = redis.Redis(port=port, password="s3cret")
+    # A user that may connect and ping but not SCAN (the harness's clean-up), as an ACL
+    # of a shared server may be written.
+    admin.acl_setuser("limited", enabled=True, passwords=["+pw"], keys=["*"],
+                      commands=["+@all", "-scan"])
+    try:
+        with pytest.raises(BackendUnavailable, match="refused a command the harness needs: .*'scan'"):
+            backend_for("redis", redis_url=f"redis://limited:pw@127.0.0.1:{port}/0")
+        with pytest.raises(BackendUnavailable, match="refused the connection's set-up: DB index is out of range"):
+            backend_for("redis", redis_url=f"redis://:s3cret@127.0.0.1:{port}/99")
+        with pytest.raises(BackendUnavailable, match=r"redis://:\*\*\*@.*authentication failed"):
+            backend_for("redis", redis_url=f"redis://:wrong@127.0.0.1:{port}/0")
+        backend_for("redis", redis_url=f"redis://:s3cret@127.0.0.1:{port}/0").close()  # the right one
+    finally:
+        admin.acl_deluser("limited")
+        admin.close()
 
 
 def test_unreachable_servers_are_one_line(clock):
