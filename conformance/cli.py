@@ -32,10 +32,11 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="check a subject against a policy")
     c.add_argument("target", help="module:factory or path/to/file.py:factory")
     c.add_argument("--policy", required=True, help="write-through, write-behind (write-back), write-around, cache-aside, read-through")
-    c.add_argument("--examples", type=int, default=None, help="Hypothesis examples (default %(default)s)")
-    c.add_argument("--steps", type=int, default=None, help="steps per example")
-    c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--timeout", type=float, default=2.0, help="seconds a subject call may take before it counts as hung")
+    c.add_argument("--examples", type=int, default=None, help="Hypothesis examples (default 500)")
+    c.add_argument("--steps", type=int, default=None, help="steps per example (default 30)")
+    c.add_argument("--seed", type=int, default=0, help="fixes the search: the same seed, the same examples (default 0)")
+    c.add_argument("--timeout", type=float, default=2.0,
+                   help="seconds a subject call may take before it counts as hung (default 2)")
     c.add_argument("--staleness", type=float, default=None, help="bounded-staleness bound in seconds (default: subject.fill_ttl, else 300)")
     c.add_argument("--json", dest="json_path", default=None, help="write the report as JSON here")
     c.add_argument("--html", dest="html_path", default=None, help="write a self-contained HTML timeline of the reported run here")
@@ -52,12 +53,16 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--instances", type=int, default=1, help="application instances sharing one cache and one DB")
     c.add_argument("--schedule", choices=("hypothesis", "pct"), default="hypothesis",
                    help="how concurrent batches are interleaved (default: drawn by Hypothesis, so they shrink)")
-    c.add_argument("--backend", choices=("memory", "redis"), default="memory")
-    c.add_argument("--redis-url", default=None)
+    c.add_argument("--backend", choices=("memory", "redis"), default="memory",
+                   help="memory: in-process stores (default); redis: a real Redis and SQLite or PostgreSQL")
+    c.add_argument("--redis-url", default=None,
+                   help="a Redis to use (redis://, rediss://; default REDIS_URL, else a redis-server started here)")
     c.add_argument("--database", default=None, help="sqlite path or postgresql:// URL (redis backend)")
     sub.add_parser("policies", help="list the policies and their clauses")
-    for name in ("prove", "explore", "scenario"):
-        q = sub.add_parser(name, help=f"{name} the protocol models (see proofs/)", add_help=False)
+    for name, what in (("prove", "prove the protocol models' properties (see proofs/)"),
+                       ("explore", "explore one protocol model's state graph (see proofs/)"),
+                       ("scenario", "validate a proof scenario file")):
+        q = sub.add_parser(name, help=what, add_help=False)
         q.add_argument("rest", nargs=argparse.REMAINDER)
     r = sub.add_parser("report", help="proofs, checks of every implementation, the seeds' claims: report.md and report.html", add_help=False)
     r.add_argument("rest", nargs=argparse.REMAINDER)

@@ -146,3 +146,16 @@ def test_a_reader_that_closes_the_pipe_early_gets_no_traceback(tmp_path):
     err = p.stderr.read()
     assert code == 1 and "Traceback" not in err, err
     assert '"verdict": "VIOLATES"' in report.read_text()
+
+
+def test_check_help_states_the_defaults_it_applies(capsys):
+    # The parser keeps --examples/--steps unset (None) so a report can tell "not given";
+    # its help text must still name the defaults run_check applies.
+    from conformance.check import DEFAULT_EXAMPLES, DEFAULT_STEPS
+
+    with pytest.raises(SystemExit):
+        main(["check", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"Hypothesis examples (default {DEFAULT_EXAMPLES})" in text
+    assert f"steps per example (default {DEFAULT_STEPS})" in text
+    assert "default None" not in text

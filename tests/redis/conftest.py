@@ -11,7 +11,8 @@ import pytest
 
 from conformance.backends import BackendUnavailable, open_backend, postgres_url
 from conformance.backends.live import LiveEnv, WallClock
-from conformance.backends.server import RedisServer, ServerUnavailable
+from conformance.backends.server import RedisServer
+from tests.redis.servers import serving
 
 pytest.importorskip("redis", reason="redis-py is not installed: pip install 'cache-conformance[redis]'")
 
@@ -34,12 +35,8 @@ def redis_url():
     if url:
         yield url
         return
-    try:
-        server = RedisServer().start()
-    except ServerUnavailable as exc:
-        pytest.skip(f"no Redis: {exc}")
-    yield server.url
-    server.stop()
+    for server in serving(RedisServer(), "Redis"):
+        yield server.url
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 
 from conformance.backends import BackendUnavailable, backend_for, open_backend
 from conformance.backends.redis_store import RedisKeyspace
-from conformance.backends.server import RedisServer, ServerUnavailable
+from conformance.backends.server import RedisServer
 from conformance.stores import MemoryCache, MemoryDB
+from tests.redis.servers import serving
 
 pytestmark = pytest.mark.redis
 
@@ -161,20 +162,19 @@ def test_keyspace_shares_a_slot_between_entry_and_beside_keys():
     assert len(slots) > 1  # keys do spread over the cluster
 
 
-def test_password_url_is_honoured(clock):
-    from conformance.backends.server import RedisServer
+@pytest.fixture(scope="module")
+def password_server():
+    yield from serving(RedisServer(password="s3cret"))
 
-    server = RedisServer(password="s3cret").start()
-    try:
-        with pytest.raises(BackendUnavailable):
-            open_backend(redis_url=server.url, clock=clock)
-        url = f"redis://:s3cret@127.0.0.1:{server.port}/0"
-        b = open_backend(redis_url=url, clock=clock)
-        b.cache.set("k", "v")
-        assert b.cache.get("k") == "v"
-        b.close()
-    finally:
-        server.stop()
+
+def test_password_url_is_honoured(password_server, clock):
+    with pytest.raises(BackendUnavailable):
+        open_backend(redis_url=password_server.url, clock=clock)
+    url = f"redis://:s3cret@127.0.0.1:{password_server.port}/0"
+    b = open_backend(redis_url=url, clock=clock)
+    b.cache.set("k", "v")
+    assert b.cache.get("k") == "v"
+    b.close()
 
 
 @pytest.mark.parametrize("bad", ["has{brace}", "star*", "space here"])
@@ -191,17 +191,6 @@ def test_sqlite_file_that_cannot_be_opened_is_one_line(clock, tmp_path):
     with pytest.raises(BackendUnavailable, match="sqlite at .*file is not a database"):
         open_backend(clock=clock, database=str(garbage))
     assert garbage.read_bytes() == b"not a database " * 100  # the user's file is untouched
-
-
-@pytest.fixture(scope="module")
-def password_server():
-    server = RedisServer(password="s3cret")
-    try:
-        server.start()
-    except ServerUnavailable as exc:
-        pytest.skip(f"no redis-server: {exc}")
-    yield server
-    server.stop()
 
 
 def test_a_redis_that_refuses_the_set_up_or_a_command_is_one_line(password_server):

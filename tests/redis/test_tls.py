@@ -14,7 +14,8 @@ import pytest
 from conformance import run_check
 from conformance.backends import BackendUnavailable, open_backend
 from conformance.backends.harness import RedisBackend
-from conformance.backends.server import RedisServer, ServerUnavailable, TlsFiles
+from conformance.backends.server import RedisServer, TlsFiles
+from tests.redis.servers import serving
 
 redis = pytest.importorskip("redis", reason="redis-py is not installed: pip install 'cache-conformance[redis]'")
 trustme = pytest.importorskip("trustme", reason="trustme is not installed: pip install 'cache-conformance[test]'")
@@ -33,13 +34,7 @@ def tls_server(tmp_path_factory):
     ca.cert_pem.write_to_path(files.ca)
     cert.private_key_pem.write_to_path(files.key)
     cert.cert_chain_pems[0].write_to_path(files.cert)
-    server = RedisServer(password=PASSWORD, tls=files)
-    try:
-        server.start()
-    except ServerUnavailable as exc:
-        pytest.skip(f"no TLS redis-server: {exc}")
-    yield server
-    server.stop()
+    yield from serving(RedisServer(password=PASSWORD, tls=files), "TLS redis-server")
 
 
 def _url(server: RedisServer, password: str | None = PASSWORD, ca: bool = True, scheme: str = "rediss") -> str:
