@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from conformance.errors import UsageError
 
-__all__ = ["main", "entrypoint"]
+__all__ = ["entrypoint", "main"]
 
 
 class _Parser(argparse.ArgumentParser):

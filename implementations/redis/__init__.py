@@ -15,9 +15,11 @@ from implementations.redis.synchronous import (
     write_around,
     write_through,
 )
+from implementations.redis.eviction import EvictionUnsafe
 from implementations.redis.write_behind import WriteBehind, write_behind
 
 __all__ = [
     "write_through", "write_behind", "write_around", "cache_aside", "read_through",
     "WriteThrough", "WriteBehind", "WriteAround", "CacheAside", "ReadThrough",
+    "EvictionUnsafe",
 ]

@@ -22,15 +22,21 @@ the write is persisted synchronously, versioned, so it still orders after queued
 Entries whose batch fails with a non-connection error are retried one by one; those that
 still fail go to the dead-letter stream ``wb:dead`` of their shard (and are counted in
 ``dead_lettered``) so one poison entry cannot stall a shard.
+
+The queue and the pending marks are Redis keys without a TTL: a server that may evict any
+key under memory pressure (``allkeys-*`` with ``maxmemory``) is refused at construction
+(`implementations.redis.eviction`).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, Sequence
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from implementations.redis._base import RedisSubject
 from implementations.redis._scripts import Script
+from implementations.redis.eviction import refuse_evicting_server
 
 __all__ = ["WriteBehind", "write_behind"]
 
@@ -47,6 +53,7 @@ class WriteBehind(RedisSubject):
         super().__init__(env)
         if full_policy not in ("write-through", "block", "fail"):
             raise ValueError(f"full_policy {full_policy!r}: expected write-through, block or fail")
+        refuse_evicting_server(self.redis)
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.max_retries = max_retries

@@ -61,3 +61,24 @@ def test_conformance_run_on_the_cluster(cluster, name, policy):
         report = run_check(f"implementations.redis:{name}", policy, backend=backend,
                            examples=25, seed=3)
     assert report.verdict.status == "CONFORMS", report.render()
+
+
+def test_write_behind_asks_every_primary_for_its_eviction_policy(cluster):
+    """One primary out of three that may evict any key is enough to lose the streams of
+    its slots: the refusal asks every primary, not the node a Cluster client picks."""
+    import redis
+
+    backend = open_backend(redis_url=cluster.url, clock=WallClock(), prefix="evp")
+    primaries = backend.redis.get_primaries()
+    last = redis.Redis(host=primaries[-1].host, port=primaries[-1].port)
+    try:
+        R.WriteBehind(LiveEnv(backend), background=False)  # noeviction everywhere: builds
+        last.config_set("maxmemory", "100mb")
+        last.config_set("maxmemory-policy", "allkeys-lfu")
+        with pytest.raises(R.EvictionUnsafe, match=f"node {primaries[-1].name}.*allkeys-lfu"):
+            R.WriteBehind(LiveEnv(backend), background=False)
+    finally:
+        last.config_set("maxmemory-policy", "noeviction")
+        last.config_set("maxmemory", "0")
+        last.close()
+        backend.close()
