@@ -229,6 +229,18 @@ class Report:
                 out.append(f"claim {c.claim.id} has no verdict ({status})")
         return out
 
+    def all_as_expected(self) -> str:
+        """The sentence of a run that earns exit 0 (`problems` is empty), naming the claims
+        left without a verdict because their evidence needs a backend nobody asked for."""
+        by_choice = [c.claim.id for c in self.claims
+                     if c.verdict.status == SKIPPED and self._skipped_by_choice(c)]
+        claims = "every claim has a verdict"
+        if by_choice:
+            claims = (f"every claim has a verdict but {len(by_choice)} whose evidence is measured "
+                      f"on real Redis ({', '.join(by_choice)}: --backend redis)")
+        return ("Every built-in conforms, every mutant is caught, every proof row is settled "
+                f"and {claims} (exit code 0).")
+
     def _skipped_by_choice(self, row: ClaimRow) -> bool:
         # On the default backend, evidence measured on real Redis is skipped because nobody
         # asked for it: the report says so, and that is not a failure of the run.
