@@ -74,8 +74,8 @@ def build_report(out_dir: Path, *, backend: str = "memory", examples: int | None
     gate = GATE_EXAMPLES if examples is None else examples
     if examples is None:
         budget_note = (f"{gate} Hypothesis examples per built-in and mutant check, {chosen} per seed-port and "
-                       f"claim check, chosen by measurement so the report finishes within 3 minutes on a "
-                       f"2-core machine; a check still running after {JOB_TIMEOUT:.0f} s, or when "
+                       f"claim check, chosen by measurement so the report on the embedded default finishes "
+                       f"within 3 minutes on a 2-core machine; a check still running after {JOB_TIMEOUT:.0f} s, or when "
                        + (f"{budget:.0f} s have passed, is UNKNOWN" if budget else "the run ends, is UNKNOWN"))
     else:
         budget_note = (f"{chosen} Hypothesis examples per check, set with --examples (the defaults are "
