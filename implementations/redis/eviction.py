@@ -5,13 +5,14 @@ each shard (the queue of acknowledged writes), and per key the meta hash (the ve
 handed out and the pending mark that makes reads answer an acknowledged write the DB does
 not have yet). Under memory pressure a server whose ``maxmemory-policy`` is ``allkeys-*``
 evicts any key, these included: an evicted stream loses acknowledged writes, an evicted
-meta makes reads answer the DB's older value (``tests/redis/test_real_faults.py`` shows
+meta makes reads answer the DB's older value (``tests/redis/test_eviction.py`` shows
 both on a real server). ``noeviction`` and the ``volatile-*`` policies never evict a key
 without a TTL: at the memory limit the write fails instead (Redis answers OOM), and
 nothing acknowledged is lost.
 
 The synchronous policies keep no acknowledged state in Redis: a lost meta is the
-per-key case of a cache restart, which their version epochs detect.
+per-key case of a cache restart, which their version epochs detect (the same tests check
+them while a real server evicts their keys).
 """
 
 from __future__ import annotations
@@ -57,9 +58,9 @@ def refuse_evicting_server(client: Any) -> None:
     for node, section in _servers(info).items():
         policy = str(section.get("maxmemory_policy", ""))
         if policy in EVICTING_POLICIES and int(section.get("maxmemory", 0) or 0) > 0:
-            where = f" (node {node})" if node else ""
+            which = f" (node {node})" if node else ""
             raise EvictionUnsafe(
-                f"the Redis{where} evicts any key under memory pressure (maxmemory-policy "
+                f"the Redis{which} evicts any key under memory pressure (maxmemory-policy "
                 f"{policy}, maxmemory {section.get('maxmemory')}): the write-behind's queue "
                 "and pending marks would go with it, and acknowledged writes with them; use "
                 "noeviction or a volatile-* policy, or no maxmemory")
