@@ -90,7 +90,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
             return bench_main(args_list[1:], stream=out)
         args = _parser().parse_args(args_list)
         if args.command == "check":
-            return _check(args, out)
+            return _check(args, out, err)
         if args.command == "policies":
             return _policies(out)
         _parser().print_help(out)
@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
         return 130
 
 
-def _check(args: argparse.Namespace, out: TextIO) -> int:
+def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from conformance.check import DEFAULT_EXAMPLES, DEFAULT_STEPS, run_check
 
     json_path = Path(args.json_path) if args.json_path else None
@@ -112,6 +112,8 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
         if path is not None:
             _check_writable(path)
     backend = _backend(args)
+    for warning in getattr(backend, "warnings", ()):
+        print(f"cache-conformance: warning: {warning}", file=err)
     replay_file = args.replay or args.scenario
     try:
         if args.exhaustive:

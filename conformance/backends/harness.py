@@ -11,9 +11,15 @@ from __future__ import annotations
 import atexit
 import itertools
 import secrets
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from conformance.backends import Backend, BackendUnavailable, connect_or_explain, open_backend
+from conformance.backends import (
+    Backend,
+    BackendUnavailable,
+    connect_or_explain,
+    open_backend,
+)
 from conformance.backends.server import RedisServer, ServerUnavailable
 from conformance.backends.sql_store import redact_url
 from conformance.errors import StoreUnavailable
@@ -51,6 +57,8 @@ class RedisBackend:
         self.redis_url = redis_url or os.environ.get("REDIS_URL")
         self.current: Backend | None = None
         self._clients: tuple[Any, Any] | None = None
+        # What a user should know before trusting a verdict on this server (`probe`).
+        self.warnings: list[str] = []
 
     def _url(self) -> str:
         if self.redis_url is None:
@@ -90,6 +98,29 @@ class RedisBackend:
         except redis.exceptions.ResponseError as exc:  # NoPermissionError among them
             raise BackendUnavailable(f"Redis at {redact_url(self.redis_url or '')} refused a "
                                      f"command the harness needs: {exc}") from None
+        self.warnings = self._eviction_warnings()
+
+    def _eviction_warnings(self) -> list[str]:
+        """A server that may evict any key (``maxmemory`` with an ``allkeys-*`` policy) can
+        evict a durable queue, which the env promises survives: a loss a check would blame
+        on the subject. Not refused: a subject that keeps nothing there is checked fine."""
+        assert self._clients is not None
+        client = self._clients[0]
+        where = {"target_nodes": client.PRIMARIES} if hasattr(client, "get_primaries") else {}
+        try:
+            info = client.info("memory", **where)
+        except Exception:  # noqa: BLE001 - gone since the probe's commands: nothing to warn of
+            return []
+        sections = [info] if "maxmemory_policy" in info else [v for v in info.values() if isinstance(v, dict)]
+        for section in sections:  # one line is enough, whichever Cluster node it is
+            policy = str(section.get("maxmemory_policy", ""))
+            if policy.startswith("allkeys-") and int(section.get("maxmemory", 0) or 0) > 0:
+                return [(f"Redis at {redact_url(self.redis_url or '')} may evict any key under "
+                         f"memory pressure (maxmemory-policy {policy}, maxmemory "
+                         f"{section.get('maxmemory')}): a durable queue (env.durable_queue) evicted "
+                         "there is the server's loss, which a check would report as the subject's; "
+                         "a redis-server the harness starts (no --redis-url) has no maxmemory")]
+        return []
 
     def open(self, clock: Any) -> tuple[Any, Any, Any, dict[str, Any], Callable[[], None]]:
         """(raw cache, raw DB, durable-queue factory, env extras, close) of one example."""
