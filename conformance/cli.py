@@ -124,7 +124,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 raise UsageError(f"bad --initial {args.initial!r}: expected key=value,...")
             report = explore_schedules(args.target, args.policy, parse_ops(args.exhaustive),
                                        preemptions=args.preemptions, instances=args.instances,
-                                       op_timeout=args.timeout, initial=initial)
+                                       op_timeout=args.timeout, initial=initial, backend=backend)
         elif replay_file:
             from conformance.replay import load_replay, replay
 

@@ -11,24 +11,26 @@ Two things make a plain ``redis.Redis`` unsuitable as ``env.redis``:
   becomes ``StoreTimeout``. Subjects catch ``ConnectionError``/``TimeoutError`` only.
 
 Every command, including a pipeline's ``execute`` and a Lua script, also passes through
-an optional *interceptor* ``(name, call) -> result``: the harness's hook to make each
-Redis call a scheduler step and to inject faults into it (raise before ``call()`` for
-"down", call then raise ``StoreTimeout`` for an ambiguous outcome).
+an optional *interceptor* ``(name, call, commands) -> result``: the harness's hook to make
+each Redis call a scheduler step and to inject faults into it (raise before ``call()`` for
+"down", call then raise ``StoreTimeout`` for an ambiguous outcome). ``commands`` holds the
+argument tuples about to be sent: the command's own, or every command of a pipeline.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from conformance.errors import StoreTimeout, StoreUnavailable
 
 __all__ = ["Interceptor", "connect_redis", "is_cluster_url", "translate_errors"]
 
-Interceptor = Callable[[str, Callable[[], Any]], Any]
+Interceptor = Callable[[str, Callable[[], Any], tuple[tuple[Any, ...], ...]], Any]
 
 
-def _direct(name: str, call: Callable[[], Any]) -> Any:
+def _direct(name: str, call: Callable[[], Any], commands: tuple[tuple[Any, ...], ...] = ()) -> Any:
     return call()
 
 
@@ -40,7 +42,7 @@ def translate_errors(call: Callable[[], Any]) -> Any:
         raise _translated(exc) from exc
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _redis_exceptions() -> Any:
     import redis.exceptions as rx
 
@@ -85,7 +87,7 @@ def _classes() -> tuple[type, type]:
                         raise
                     raise translated from exc
             return self._cc_interceptor(
-                str(args[0]), lambda: translate_errors(lambda: parent(*args, **options)))
+                str(args[0]), lambda: translate_errors(lambda: parent(*args, **options)), (args,))
 
         def pipeline(self, *args: Any, **kwargs: Any) -> Any:
             pipe = super().pipeline(*args, **kwargs)  # type: ignore[misc]
@@ -94,7 +96,10 @@ def _classes() -> tuple[type, type]:
 
             @functools.wraps(execute)
             def intercepted(*a: Any, **k: Any) -> Any:
-                return interceptor("EXEC", lambda: translate_errors(lambda: execute(*a, **k)))
+                commands = tuple(command.args if hasattr(command, "args") else command[0]
+                                 for command in pipe.command_stack)
+                return interceptor("EXEC", lambda: translate_errors(lambda: execute(*a, **k)),
+                                   commands)
 
             pipe.execute = intercepted
             return pipe
@@ -108,7 +113,7 @@ def _classes() -> tuple[type, type]:
     return Client, ClusterClient
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cached_classes() -> tuple[type, type]:
     return _classes()
 
@@ -129,7 +134,7 @@ class _SurrogatePacker:
                                      else a for a in args))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _connection_classes() -> tuple[type, type]:
     """Connection classes whose command packer honours surrogatepass (with hiredis; without
     it redis-py's own packer already uses the client's encoder)."""

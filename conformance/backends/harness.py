@@ -59,6 +59,9 @@ class RedisBackend:
         self._clients: tuple[Any, Any] | None = None
         # What a user should know before trusting a verdict on this server (`probe`).
         self.warnings: list[str] = []
+        # SHAs of the Lua scripts the server is known to hold, for the whole check: its
+        # script cache outlives the examples (see `bind`).
+        self._scripts: set[str] = set()
 
     def _url(self) -> str:
         if self.redis_url is None:
@@ -137,18 +140,53 @@ class RedisBackend:
     def bind(self, environment: Any) -> None:
         """Route every ``env.redis`` command through the harness: it becomes a step (so a
         crashed instance unwinds there) and the cache-down fault applies to it, as it does
-        to ``env.cache`` and the durable queues."""
+        to ``env.cache`` and the durable queues.
+
+        Lua scripts take the same steps whether or not the server holds them already: the
+        server's script cache outlives an example, so the example that first loads a
+        script would otherwise take more steps (EVALSHA refused with NOSCRIPT, SCRIPT LOAD,
+        EVALSHA again) than the same example replayed, and the replay would draw another
+        schedule (Hypothesis: "inconsistent data generation"; the exhaustive search: "not
+        available on replay"). So SCRIPT commands are not steps, and an EVALSHA of a
+        script the server does not hold is refused with NOSCRIPT here, before its step and
+        without being sent: the subject loads it and calls again, and only that call is a
+        step, as on a replay."""
         if self.current is None:
             return
-        faults, step = environment.faults, environment._step
+        import redis.exceptions
 
-        def interceptor(name: str, call: Callable[[], Any]) -> Any:
+        faults, step, known = environment.faults, environment._step, self._scripts
+
+        def held(sha: str) -> bool:
+            if sha not in known and all(self._raw().script_exists(sha)):
+                known.add(sha)
+            return sha in known
+
+        def interceptor(name: str, call: Callable[[], Any], commands: tuple[tuple[Any, ...], ...]) -> Any:
+            if name.upper().startswith("SCRIPT"):
+                if faults.cache_down:
+                    raise StoreUnavailable(f"cache is down (injected fault) during redis {name}")
+                result = call()
+                if "LOAD" in name.upper() or (len(commands[0]) > 1 and str(commands[0][1]).upper() == "LOAD"):
+                    known.add(str(result))
+                elif "FLUSH" in name.upper():
+                    known.clear()
+                return result
+            if not faults.cache_down and any(
+                    str(command[0]).upper() in ("EVALSHA", "EVALSHA_RO") and not held(str(command[1]))
+                    for command in commands):
+                raise redis.exceptions.NoScriptError("No matching script. Please use EVAL.")
             step("redis", name, None)
             if faults.cache_down:
                 raise StoreUnavailable(f"cache is down (injected fault) during redis {name}")
             return call()
 
         self.current.redis._cc_interceptor = interceptor
+
+    def _raw(self) -> Any:
+        """The harness's own client: its commands are never steps."""
+        assert self._clients is not None
+        return self._clients[0]
 
     def close(self) -> None:
         if self._clients is not None:
