@@ -108,11 +108,12 @@ def test_a_subject_takes_the_same_steps_whether_or_not_redis_holds_its_scripts()
 @pytest.mark.parametrize("name,policy", [("write_through", "write-through"),
                                          ("write_behind", "write-behind")])
 def test_two_instances_conform_on_redis(redis_url, name, policy):
-    """Two application instances: the canonical races explored exhaustively, then random
-    examples (with seed 0, a script first loaded at the 38th made write-behind UNKNOWN)."""
+    """Two application instances end to end: the canonical races explored exhaustively
+    (write-through stopped there with "not available on replay" before the script-cache
+    fix), then random examples. The determinism itself is the test above's."""
     with RedisBackend(redis_url=redis_url) as backend:
         report = run_check(f"implementations.redis:{name}", policy, backend=backend,
-                           examples=45, instances=2)
+                           examples=25, instances=2)
     assert report.verdict.status == "CONFORMS", report.render()
 
 
