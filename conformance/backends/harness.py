@@ -167,9 +167,12 @@ class RedisBackend:
                 if faults.cache_down:
                     raise StoreUnavailable(f"cache is down (injected fault) during redis {name}")
                 result = call()
-                if "LOAD" in name.upper() or (len(commands[0]) > 1 and str(commands[0][1]).upper() == "LOAD"):
+                # redis-py sends "SCRIPT LOAD" as one word; execute_command("SCRIPT", "LOAD", ...) as two.
+                words = name.upper().split()
+                sub = words[1] if len(words) > 1 else str(commands[0][1]).upper() if len(commands[0]) > 1 else ""
+                if sub == "LOAD":
                     known.add(str(result))
-                elif "FLUSH" in name.upper():
+                elif sub == "FLUSH":
                     known.clear()
                 return result
             if not faults.cache_down and any(

@@ -131,3 +131,27 @@ def test_the_cli_explores_a_scenario_exhaustively_on_the_redis_backend(redis_url
                 stdout=out, stderr=err)
     assert code == 0, out.getvalue() + err.getvalue()
     assert out.getvalue().startswith("CONFORMS") and "exhaustive: all" in out.getvalue()
+
+
+def test_script_commands_are_not_steps_and_a_missing_script_is_refused_before_its_step(redis_url):
+    import redis
+
+    with RedisBackend(redis_url=redis_url) as backend:
+        run = Run("implementations.redis:write_through", "write-through", backend=backend)
+        try:
+            client = run.env.extras["redis"]
+            steps = run.env.steps
+            sha = client.execute_command("SCRIPT", "LOAD", "return 7")  # the two-word form
+            assert sha in backend._scripts and run.env.steps == steps
+            assert client.evalsha(sha, 0) == 7 and run.env.steps == steps + 1
+            client.script_flush()
+            assert not backend._scripts and run.env.steps == steps + 1
+            with pytest.raises(redis.exceptions.NoScriptError):
+                client.evalsha(sha, 0)  # refused here: no step, nothing sent
+            assert run.env.steps == steps + 1
+            run.fault("cache-down")
+            with pytest.raises(StoreUnavailable):
+                client.evalsha(sha, 0)  # the cache is down: a step, as for any command
+            assert run.env.steps == steps + 2
+        finally:
+            run.close()
