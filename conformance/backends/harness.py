@@ -107,8 +107,7 @@ class RedisBackend:
         """A server that may evict any key (``maxmemory`` with an ``allkeys-*`` policy) can
         evict a durable queue, which the env promises survives: a loss a check would blame
         on the subject. Not refused: a subject that keeps nothing there is checked fine."""
-        assert self._clients is not None
-        client = self._clients[0]
+        client = self._raw()
         where = {"target_nodes": client.PRIMARIES} if hasattr(client, "get_primaries") else {}
         try:
             info = client.info("memory", **where)
