@@ -32,14 +32,14 @@ from typing import Any
 import redis
 
 import implementations.redis as impl
-from conformance.backends import Backend, BackendUnavailable, open_backend, postgres_url
-from conformance.backends.benchmark import (
+from cache_conformance.bench import (
     PLACEMENTS,
     PlacementUnavailable,
-    _bare_upsert,
+    bare_upsert,
     interleaved,
     pin_cpus,
 )
+from conformance.backends import Backend, BackendUnavailable, open_backend, postgres_url
 from conformance.backends.live import LiveEnv, WallClock
 from conformance.backends.server import RedisServer, ServerUnavailable
 from implementations.redis._scripts import WB_WRITE
@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         backend = open_backend(redis_url=server.url, database=postgres_url(), clock=WallClock(),
                                prefix=f"costs{os.getpid()}")
         # The bare upsert of the write-policy benchmark, on the stores' own connection.
-        upsert, _, _, drop = _bare_upsert(backend.db.connection, f"cc_costs{os.getpid()}_bare")
+        upsert, _, _, drop = bare_upsert(backend.db.connection, f"cc_costs{os.getpid()}_bare")
         try:
             script_costs(client, 5000 // scale)
             switch_costs(client, upsert, 200 // scale)

@@ -1,3 +1,3 @@
-from conformance.cli import entrypoint
+from cache_conformance.cli import entrypoint  # the application's command line; nothing imports this module
 
 entrypoint()

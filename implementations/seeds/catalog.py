@@ -2,7 +2,7 @@
 
 One row per factory. `policy` is the policy the seed presents the system as (its name in
 ARCHITECTURE.md's vocabulary), which is the contract the suite checks it against. The claims
-themselves, quoted and with their evidence, are in `conformance/claims/register.toml`; the
+themselves, quoted and with their evidence, are in `cache_conformance/claims/register.toml`; the
 `claims` text here is a one-line reminder for the catalog's readers.
 """
 

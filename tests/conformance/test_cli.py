@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.cli import main
+from cache_conformance.cli import main
 
 HERE = Path(__file__).parent
 S = "tests.conformance.subjects"

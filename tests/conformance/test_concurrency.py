@@ -10,7 +10,7 @@ import json
 import pytest
 
 from conformance import Run, run_check
-from conformance.cli import main
+from cache_conformance.cli import main
 from conformance.exhaustive import explore_schedules, parse_ops
 from conformance.scheduler import ScheduleMismatch
 

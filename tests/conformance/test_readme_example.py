@@ -7,7 +7,7 @@ import re
 import sys
 from pathlib import Path
 
-from conformance.cli import main
+from cache_conformance.cli import main
 
 README = Path(__file__).parents[2] / "README.md"
 

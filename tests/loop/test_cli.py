@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from conformance.cli import main
+from cache_conformance.cli import main
 from tests.loop.scenarios import exported
 
 ROW = ["--protocol", "ca-invalidate", "--property", "consistent-at-quiescence"]

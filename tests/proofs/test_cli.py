@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from proofs import graph
-from proofs.cli import main
+from cache_conformance.commands.prove import main
 
 
 def run(argv):

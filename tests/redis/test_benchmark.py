@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.backends import benchmark
+from cache_conformance import bench as benchmark
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 

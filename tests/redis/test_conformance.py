@@ -122,7 +122,7 @@ def test_the_cli_explores_a_scenario_exhaustively_on_the_redis_backend(redis_url
     where a Redis implementation cannot even be built)."""
     import io
 
-    from conformance.cli import main
+    from cache_conformance.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     code = main(["check", "implementations.redis:write_through", "--policy", "write-through",

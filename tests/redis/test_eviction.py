@@ -55,7 +55,7 @@ def test_write_behind_refuses_a_server_that_may_evict_any_key(server, policy):
         backend.close()
     # The CLI: the factory cannot build the subject, one line, exit 2.
     cli = subprocess.run(
-        [sys.executable, "-m", "conformance.cli", "check", "implementations.redis:write_behind",
+        [sys.executable, "-m", "cache_conformance", "check", "implementations.redis:write_behind",
          "--policy", "write-behind", "--backend", "redis", "--redis-url", server.url,
          "--examples", "5"], check=False, capture_output=True, text=True, timeout=120)
     assert cli.returncode == 2, cli.stdout + cli.stderr
@@ -71,7 +71,7 @@ def test_a_check_on_a_server_that_may_evict_its_durable_queues_says_so(server, p
     key, a check still runs (a subject may keep nothing there) but says so first."""
     _limit(server, policy)
     cli = subprocess.run(
-        [sys.executable, "-m", "conformance.cli", "check", "implementations.memory:durable_write_behind",
+        [sys.executable, "-m", "cache_conformance", "check", "implementations.memory:durable_write_behind",
          "--policy", "write-behind", "--backend", "redis", "--redis-url", server.url,
          "--examples", "5"], check=False, capture_output=True, text=True, timeout=120)
     assert cli.returncode == 0 and cli.stdout.startswith("CONFORMS"), cli.stdout + cli.stderr

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.report import main
+from cache_conformance.commands.report import main
 
 # Enough to exercise every part: a built-in (CONFORMS), a mutant (VIOLATES, with a
 # timeline), a seed port; every other check is UNKNOWN "not selected".

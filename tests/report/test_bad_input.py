@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance.report import build, main
-from conformance.report.execute import run_jobs
-from conformance.report.model import Job
+from cache_conformance.commands.report import main
+from cache_conformance.report import build
+from cache_conformance.report.execute import run_jobs
+from cache_conformance.report.model import Job
 
 
 @pytest.mark.parametrize("where", ["a-file", "under-a-file"])

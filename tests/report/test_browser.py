@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.claims import load_register
+from cache_conformance.claims import load_register
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.claims import load_register
+from cache_conformance.claims import load_register
 from implementations.mutants.catalog import MUTANTS
 
 SECTIONS = ("## Summary", "## Proofs", "## Built-in implementations", "## Mutants", "## Seed ports",

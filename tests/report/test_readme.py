@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance.claims import load_register
-from conformance.report import main, readme_statuses, render_seeds_section, replace_readme_section
-from conformance.report.cli import README_PATH
-from conformance.report.markdown import SECTION_TITLE
+from cache_conformance.claims import load_register
+from cache_conformance.commands.report import README_PATH, main
+from cache_conformance.report import readme_statuses, render_seeds_section, replace_readme_section
+from cache_conformance.report.markdown import SECTION_TITLE
 
 HOW = "regenerate it with `cache-conformance report --update-readme`"
 

@@ -4,10 +4,10 @@ no check or proof runs here."""
 
 from __future__ import annotations
 
-from conformance.claims import Check, Proof, load_register
-from conformance.report.execute import decide_claims
-from conformance.report.model import CheckResult, Job, ProofRow
-from conformance.report.plan import job_of
+from cache_conformance.claims import Check, Proof, load_register
+from cache_conformance.report.execute import decide_claims
+from cache_conformance.report.model import CheckResult, Job, ProofRow
+from cache_conformance.report.plan import job_of
 
 CLAIMS = {c.id: c for c in load_register()}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.claims import Benchmark, Check, decide, load_register
-from conformance.claims.evidence import measure, run_check_item
+from cache_conformance.claims import Benchmark, Check, decide, load_register
+from cache_conformance.claims.evidence import measure, run_check_item
 
 
 def test_coalescing_is_measured_on_the_ports() -> None:

@@ -1,5 +1,5 @@
 """The claims register: well-formed, quoted verbatim, pointing at evidence that exists, and
-decided by the rule in conformance/claims/verdict.py."""
+decided by the rule in cache_conformance/claims/verdict.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.claims import (
+from cache_conformance.claims import (
     HOLDS,
     HOLDS_IF,
     REFUTED,

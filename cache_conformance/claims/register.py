@@ -1,10 +1,10 @@
 """The claims register: what the seeds claim, quoted, and the evidence that settles each.
 
 The register is data (`register.toml`, next to this module); this module only reads it into
-frozen classes and validates its shape. It stores no verdict: `conformance.claims.verdict`
+frozen classes and validates its shape. It stores no verdict: `cache_conformance.claims.verdict`
 computes one from the evidence's outcomes when the report runs.
 
-    >>> from conformance.claims import load_register
+    >>> from cache_conformance.claims import load_register
     >>> claims = load_register()
     >>> claims[0].evidence[0].kind in {"check", "proof", "benchmark"}
     True

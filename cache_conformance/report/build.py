@@ -14,10 +14,10 @@ from typing import Any
 
 import attrs
 
-from conformance.claims import load_register
-from conformance.report.execute import decide_claims, measure_all, run_jobs, run_proofs
-from conformance.report.model import SKIPPED, UNKNOWN, CheckResult, CheckRow, Job, Report
-from conformance.report.plan import DEFAULT_EXAMPLES, GATE_EXAMPLES, plan
+from cache_conformance.claims import load_register
+from cache_conformance.report.execute import decide_claims, measure_all, run_jobs, run_proofs
+from cache_conformance.report.model import SKIPPED, UNKNOWN, CheckResult, CheckRow, Job, Report
+from cache_conformance.report.plan import DEFAULT_EXAMPLES, GATE_EXAMPLES, plan
 
 __all__ = ["Progress", "build_report", "BUDGET_SECONDS", "JOB_TIMEOUT"]
 

@@ -77,15 +77,15 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
     args_list = list(sys.argv[1:] if argv is None else argv)
     try:
         if args_list and args_list[0] in ("prove", "explore", "scenario"):
-            from proofs.cli import main as proofs_main
+            from cache_conformance.commands.prove import main as proofs_main
 
             return proofs_main(args_list, stream=out)
         if args_list and args_list[0] == "report":
-            from conformance.report.cli import main as report_main
+            from cache_conformance.commands.report import main as report_main
 
             return report_main(args_list[1:], stream=out)
         if args_list and args_list[0] == "bench":
-            from conformance.backends.benchmark import main as bench_main
+            from cache_conformance.bench import main as bench_main
 
             return bench_main(args_list[1:], stream=out)
         args = _parser().parse_args(args_list)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import attrs
 
-from conformance.claims.register import Benchmark, Claim, Evidence
+from cache_conformance.claims.register import Benchmark, Claim, Evidence
 
 __all__ = [
     "HOLDS",

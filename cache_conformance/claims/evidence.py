@@ -19,8 +19,8 @@ from typing import Any
 import attrs
 
 from conformance.check import CheckReport, run_check
-from conformance.claims.register import Benchmark, Check
-from conformance.claims.verdict import Outcome
+from cache_conformance.claims.register import Benchmark, Check
+from cache_conformance.claims.verdict import Outcome
 from conformance.run import Run
 from conformance.target import load_factory
 from model.policies import policy as lookup_policy

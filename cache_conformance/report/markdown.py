@@ -14,8 +14,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from conformance.claims import HOLDS_IF, Claim
-from conformance.report.model import BUILTIN, MUTANT, SEED, CheckResult, CheckRow, Report
+from cache_conformance.claims import HOLDS_IF, Claim
+from cache_conformance.report.model import BUILTIN, MUTANT, SEED, CheckResult, CheckRow, Report
 
 __all__ = [
     "render_markdown",
@@ -153,7 +153,7 @@ def render_seeds_section(claims: tuple[Claim, ...], statuses: Mapping[str, str])
     rest are counted.
     """
     out = [SECTION_TITLE, "",
-           "Generated from the claims register (`conformance/claims/register.toml`) and the verdicts of a "
+           "Generated from the claims register (`cache_conformance/claims/register.toml`) and the verdicts of a "
            "`cache-conformance report` run; regenerate with `cache-conformance report --update-readme`. "
            "The full evidence (counterexamples, proof traces, timelines) is in the report.", ""]
     wrong = [c for c in claims if statuses.get(c.id) in ("REFUTED", HOLDS_IF)]

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from conformance.report.model import BUILTIN, MUTANT, SEED, Report
+from cache_conformance.report.model import BUILTIN, MUTANT, SEED, Report
 
 __all__ = ["main", "README_PATH"]
 
@@ -141,10 +141,10 @@ def main(argv: list[str], *, stream: TextIO = sys.stdout) -> int:
     except _Usage as e:
         stream.write(f"cache-conformance report: error: {e}\n")
         return 2
-    from conformance.claims import load_register
-    from conformance.report.build import BUDGET_SECONDS, build_report
-    from conformance.report.html import render_html
-    from conformance.report.markdown import (
+    from cache_conformance.claims import load_register
+    from cache_conformance.report.build import BUDGET_SECONDS, build_report
+    from cache_conformance.report.html import render_html
+    from cache_conformance.report.markdown import (
         render_markdown,
         render_seeds_section,
         replace_readme_section,

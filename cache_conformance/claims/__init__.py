@@ -1,9 +1,9 @@
 """The seeds' claims as data, and the rule that gives each a verdict from its evidence.
 
-    from conformance.claims import load_register, decide, Outcome
+    from cache_conformance.claims import load_register, decide, Outcome
 """
 
-from conformance.claims.register import (
+from cache_conformance.claims.register import (
     REGISTER_PATH,
     Benchmark,
     Check,
@@ -14,7 +14,7 @@ from conformance.claims.register import (
     load_register,
     parse_register,
 )
-from conformance.claims.verdict import (
+from cache_conformance.claims.verdict import (
     HOLDS,
     HOLDS_IF,
     REFUTED,

@@ -4,7 +4,9 @@ options for the check budget, so that gating a CI job takes three lines:
     def test_my_cache(conformance):
         conformance("mypkg.cache:factory", policy="write-through")
 
-The heavy machinery (Hypothesis, the model) is imported only when the fixture is used.
+Loading this module (pytest does, in every run of every user who installed the package)
+imports only pytest: the harness, and with it Hypothesis, is imported when a test asks for
+the fixture.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def conformance(request: pytest.FixtureRequest) -> Callable[..., Any]:
     """check(target, policy=..., **options) with the command line's budget; raises
     NonConformance (an AssertionError carrying the runnable counterexample) unless CONFORMS."""
-    from conformance.check import check
+    from conformance import check
 
     cfg = request.config
     defaults: dict[str, Any] = {}

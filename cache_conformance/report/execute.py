@@ -16,10 +16,10 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from conformance.claims import Benchmark, Check, Claim, Outcome, Proof, decide
-from conformance.claims.evidence import REDIS_ONLY, measure, outcome_of
-from conformance.report.model import SKIPPED, UNKNOWN, CheckResult, ClaimRow, Job, ProofRow
-from conformance.report.plan import job_of
+from cache_conformance.claims import Benchmark, Check, Claim, Outcome, Proof, decide
+from cache_conformance.claims.evidence import REDIS_ONLY, measure, outcome_of
+from cache_conformance.report.model import SKIPPED, UNKNOWN, CheckResult, ClaimRow, Job, ProofRow
+from cache_conformance.report.plan import job_of
 
 __all__ = ["run_job", "run_jobs", "run_proofs", "measure_all", "decide_claims", "GRAPH_LIMIT"]
 

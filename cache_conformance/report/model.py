@@ -1,6 +1,6 @@
 """What a report holds: the rows of its tables, as frozen data the writers only format.
 
-Nothing here runs anything. `conformance.report.execute` fills these classes; the markdown,
+Nothing here runs anything. `cache_conformance.report.execute` fills these classes; the markdown,
 HTML and terminal writers read them. Every status is computed by the run that produced the
 report; none is written down anywhere else.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import attrs
 
-from conformance.claims import Claim, ClaimVerdict, Outcome
-from conformance.claims.evidence import REDIS_ONLY
+from cache_conformance.claims import Claim, ClaimVerdict, Outcome
+from cache_conformance.claims.evidence import REDIS_ONLY
 
 __all__ = [
     "Job",

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import attrs
 
-from conformance.claims import Benchmark, Check, Claim, Proof
-from conformance.claims.evidence import needs_redis
-from conformance.report.model import BUILTIN, MUTANT, SEED, Job
+from cache_conformance.claims import Benchmark, Check, Claim, Proof
+from cache_conformance.claims.evidence import needs_redis
+from cache_conformance.report.model import BUILTIN, MUTANT, SEED, Job
 
 __all__ = [
     "BUILTINS",

@@ -123,7 +123,7 @@ class Figures:
                 for name, bound in TARGETS.items()}
 
 
-def _bare_upsert(connection: Any, table: str) -> tuple[Callable[[str], Any], Callable[[list], Any],
+def bare_upsert(connection: Any, table: str) -> tuple[Callable[[str], Any], Callable[[list], Any],
                                                       Callable[[list], Any], Callable[[], None]]:
     """One bare upsert commit; a raw batched upsert (executemany in one transaction); and
     the same rows with the statement ``put_many`` sends (PostgreSQL: one INSERT over
@@ -243,7 +243,7 @@ def measure(redis_url: str, database: str | None, label: str, writes: int,
     tag = f"b{os.getpid()}_{label}"
     backend = open_backend(redis_url=redis_url, database=database, clock=WallClock(), prefix=tag)
     bare = redis.Redis.from_url(redis_url)
-    one, batch, statement, close_bare = _bare_upsert(backend.db.connection, f"cc_{tag}_bare")
+    one, batch, statement, close_bare = bare_upsert(backend.db.connection, f"cc_{tag}_bare")
     try:
         warm = max(20, writes // 10)
         for i in range(warm):  # connections, statement plans, script caches

@@ -12,8 +12,8 @@ from __future__ import annotations
 import html
 import re
 
-from conformance.report.markdown import timeline_file
-from conformance.report.model import BUILTIN, MUTANT, SEED, CheckRow, Report
+from cache_conformance.report.markdown import timeline_file
+from cache_conformance.report.model import BUILTIN, MUTANT, SEED, CheckRow, Report
 
 __all__ = ["render_html"]
 

@@ -1,0 +1,3 @@
+from cache_conformance.cli import entrypoint
+
+entrypoint()
