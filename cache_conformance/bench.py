@@ -10,9 +10,9 @@ flush's own overhead can be read like for like; and one bare upsert then one bar
 as one sequence, the simplest write-through, beside the target's sum of the two floors. It
 prints the seed POC's comparison (001) beside the measured one.
 
-    python -m conformance.backends.benchmark [--writes N] [--database both|sqlite|postgres]
-                                             [--redis-url URL] [--json PATH]
-                                             [--placement both|shared|split|os]
+    cache-conformance bench [--writes N] [--database both|sqlite|postgres]
+                            [--redis-url URL] [--json PATH]
+                            [--placement both|shared|split|os]
 
 Where the client and Redis run decides the SET floor: on this VM a round trip between two
 vCPUs waits for the idle one to wake up (~100 µs), on one vCPU it does not (~43 µs), and a

@@ -1,6 +1,6 @@
 """Benchmarks of the proof engines (figures for docs/PROOFS.md and the README).
 
-``python -m proofs.bench`` prints:
+``python benchmarks/proof_engines.py`` prints:
 
 * the wall time of every required row on both engines together (target: <= 60 s);
 * the explicit engine's throughput, in reachable states per second (graph built
