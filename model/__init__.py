@@ -7,6 +7,7 @@ from model.monitor import KeyMonitor, Monitor, check_history
 from model.policies import POLICIES, Policy, UnknownPolicy, policy, policy_names
 from model.state import KeyState, Stale
 from model.verdict import CONFORMS, UNKNOWN, VIOLATES, Verdict, Violation
+from model.vocabulary import CLOCK, CRASH, FAULTS, HEALS, OPERATIONS, STORE_FAULTS, OpKind
 
 __all__ = [
     "CLAUSES", "Clause", "clause", "Contract", "CacheEntry", "Crash", "DbObserved", "Event",
@@ -14,3 +15,4 @@ __all__ = [
     "POLICIES", "Policy", "UnknownPolicy", "policy", "policy_names", "KeyState", "Stale",
     "CONFORMS", "UNKNOWN", "VIOLATES", "Verdict", "Violation",
 ]
+__all__ += ["CLOCK", "CRASH", "FAULTS", "HEALS", "OPERATIONS", "STORE_FAULTS", "OpKind"]  # model.vocabulary
