@@ -49,7 +49,7 @@ def load_replay(path: str | Path) -> dict[str, Any]:
         except json.JSONDecodeError as e:
             raise ReplayFileError(f"{p}: not JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
         if isinstance(data, dict) and data.get("format") == "cache-conformance/scenario@1":
-            from proofs.scenario import ScenarioError, parse
+            from model.scenario_format import ScenarioError, parse
 
             try:
                 return {"kind": "scenario", "data": parse(data, str(p))}

@@ -1,5 +1,8 @@
 """Counterexamples as replayable scenarios (format ``cache-conformance/scenario@1``).
 
+The format itself (its names, and the validation of a decoded scenario) is pure and lives
+in :mod:`model.scenario_format`; this module writes traces as scenarios and reads files.
+
 A refuting trace is a schedule of store calls: every client step of a protocol model is
 exactly one store call, so the trace says which client makes the next store call, and
 where the faults fall between them. ``cache-conformance check TARGET --policy P
@@ -21,24 +24,20 @@ from pathlib import Path
 from typing import Any
 
 from model.protocols import INITIAL, TransitionSystem, property_by_id
+from model.scenario_format import FAULTS, FORMAT, KEY, ScenarioError, parse
 from proofs.verdict import Trace
 
 __all__ = [
-    "FORMAT", "KEY", "FAULTS", "ScenarioError", "export", "write", "load", "parse", "run_on_model",
+    "FAULTS",
+    "FORMAT",
+    "KEY",
+    "ScenarioError",
+    "export",
+    "load",
+    "parse",
+    "run_on_model",
+    "write",
 ]
-
-FORMAT = "cache-conformance/scenario@1"
-KEY = "k"  # the models are per key; one key is enough to show every violation here
-POLICIES = ("write-through", "write-behind", "write-back", "write-around", "cache-aside",
-            "read-through")
-OPS = ("read", "write", "flush")
-#: ARCHITECTURE's fault model, plus application crash and flush requests.
-FAULTS = ("db-down", "db-up", "db-timeout", "cache-down", "cache-up", "cache-restart",
-          "evict", "clock-advance", "crash", "flush")
-
-
-class ScenarioError(ValueError):
-    """A scenario file that does not parse or does not follow the format (one line)."""
 
 
 def _op_json(system: TransitionSystem, client: int, index: int) -> dict[str, str]:
@@ -107,52 +106,6 @@ def write(trace: Trace, directory: Path) -> Path:
     return path
 
 
-def _require(cond: bool, message: str) -> None:
-    if not cond:
-        raise ScenarioError(message)
-
-
-def parse(data: Any, source: str = "scenario") -> dict[str, Any]:
-    """Validate a decoded scenario; returns it unchanged or raises ScenarioError."""
-    _require(isinstance(data, dict), f"{source}: expected a JSON object")
-    _require(data.get("format") == FORMAT,
-             f"{source}: 'format' must be {FORMAT!r}, got {data.get('format')!r}")
-    _require(data.get("policy") in POLICIES,
-             f"{source}: unknown policy {data.get('policy')!r}; known: {', '.join(POLICIES)}")
-    initial = data.get("initial")
-    _require(isinstance(initial, dict) and all(
-        isinstance(initial.get(s), dict) for s in ("db", "cache")),
-        f"{source}: 'initial' must map 'db' and 'cache' to objects")
-    clients = data.get("clients")
-    _require(isinstance(clients, dict) and clients, f"{source}: 'clients' must be a non-empty object")
-    for name, ops in clients.items():
-        _require(isinstance(ops, list), f"{source}: clients[{name!r}] must be a list")
-        for i, op in enumerate(ops):
-            where = f"{source}: clients[{name!r}][{i}]"
-            _require(isinstance(op, dict) and op.get("op") in OPS,
-                     f"{where}: 'op' must be one of {', '.join(OPS)}")
-            if op["op"] != "flush":
-                _require(isinstance(op.get("key"), str), f"{where}: missing string 'key'")
-            if op["op"] == "write":
-                _require(isinstance(op.get("value"), str), f"{where}: missing string 'value'")
-    schedule = data.get("schedule")
-    _require(isinstance(schedule, list) and all(c in clients for c in schedule),
-             f"{source}: 'schedule' must list client names that appear in 'clients'")
-    faults = data.get("faults")
-    _require(isinstance(faults, list), f"{source}: 'faults' must be a list")
-    for i, f in enumerate(faults):
-        _require(isinstance(f, dict) and f.get("fault") in FAULTS,
-                 f"{source}: faults[{i}]: 'fault' must be one of {', '.join(FAULTS)}")
-        step = f.get("before_step")
-        _require(isinstance(step, int) and not isinstance(step, bool)
-                 and 0 <= step <= len(schedule),
-                 f"{source}: faults[{i}]: 'before_step' must be an integer in 0..{len(schedule)}")
-    expect = data.get("expect")
-    _require(isinstance(expect, dict) and isinstance(expect.get("clause"), str),
-             f"{source}: 'expect' must be an object with a string 'clause'")
-    return data
-
-
 def load(path: str | Path) -> dict[str, Any]:
     """Read and validate a scenario file; every problem is one ScenarioError line."""
     p = Path(path)
@@ -165,7 +118,6 @@ def load(path: str | Path) -> dict[str, Any]:
     except json.JSONDecodeError as e:
         raise ScenarioError(f"{p}: not JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
     return parse(data, str(p))
-
 
 
 def run_on_model(system: TransitionSystem, data: dict[str, Any]) -> list[dict[str, int]]:

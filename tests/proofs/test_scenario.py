@@ -87,3 +87,38 @@ def test_scenario_fields_are_validated():
 def test_missing_file_is_a_scenario_error(tmp_path):
     with pytest.raises(ScenarioError, match="cannot read"):
         load(tmp_path / "absent.json")
+
+
+def test_the_format_is_defined_once_in_the_model_without_io():
+    """The harness reads scenarios through model.scenario_format (no upward import into
+    proofs/); proofs.scenario writes and loads files with the same definitions."""
+    import ast
+    import inspect
+
+    import model.scenario_format as fmt
+    import proofs.scenario as files
+
+    for name in ("FORMAT", "KEY", "FAULTS", "ScenarioError", "parse"):
+        assert getattr(files, name) is getattr(fmt, name), name
+    imported = set()
+    for node in ast.walk(ast.parse(inspect.getsource(fmt))):
+        if isinstance(node, ast.ImportFrom):
+            imported.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            imported.update(a.name.split(".")[0] for a in node.names)
+    assert imported <= {"__future__", "typing", "model"}, imported
+    # The policy names are the model's, aliases included, and every exported fault parses.
+    from model import POLICIES
+
+    assert set(fmt.POLICIES) == {n for p in POLICIES.values() for n in (p.name, *p.aliases)}
+    for row in REFUTED_ROWS:
+        _, trace = _trace(row)
+        assert fmt.parse(export(trace)) is not None
+
+
+def test_the_replayer_reads_scenarios_through_the_model():
+    from pathlib import Path
+
+    source = (Path(__file__).parents[2] / "conformance" / "replay.py").read_text(encoding="utf-8")
+    assert "from proofs" not in source and "import proofs" not in source
+    assert "from model.scenario_format import" in source
