@@ -28,14 +28,11 @@ target), 2 when a server is unavailable.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import Any
 
 import attrs
 
@@ -48,7 +45,10 @@ from conformance.backends.sql_store import (
     SQLITE,
 )
 
-__all__ = ["PLACEMENTS", "SEED_001", "Figures", "PlacementUnavailable", "main", "pin_cpus"]
+__all__ = [
+    "FLUSH_ROUNDS", "PLACEMENTS", "ROUNDS", "SEED_001", "TARGETS", "Figures", "Latency", "PlacementUnavailable",
+    "bare_upsert", "benchmark", "interleaved", "measure", "pin_cpus", "render",
+]
 
 # Seed 001 ("POC #62"), its printed output: 20 writes each, Date.now() in ms.
 SEED_001 = {"writes": 20, "write_through_ms": 8.25, "write_behind_ms": 1.60, "speedup": 5.16}
@@ -346,72 +346,43 @@ def render(figures: list[Figures]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None, *, stream: TextIO = sys.stdout) -> int:
-    parser = argparse.ArgumentParser(prog="cache-conformance bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--writes", type=int, default=2000, help="writes per measured row (default 2000)")
-    parser.add_argument("--database", choices=["both", "sqlite", "postgres"], default="both")
-    parser.add_argument("--postgres-url", default=None, help="default: DATABASE_URL or the local server")
-    parser.add_argument("--redis-url", default=None, help="default: REDIS_URL or a redis-server started here")
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--json", dest="json_path", default=None)
-    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
-    parser.add_argument("--placement", choices=[*PLACEMENTS, "both"], default=None,
-                        help="shared: client and Redis pinned to one CPU; split: to two; both "
-                             "(the default when the benchmark starts its own redis-server): "
-                             "shared, then split; os: left to the scheduler (the default, "
-                             "and the only choice, with --redis-url or REDIS_URL)")
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    if args.writes < 10 or args.batch_size < 1:
-        print("error: --writes must be at least 10 and --batch-size at least 1", file=sys.stderr)
-        return 2
-    from conformance.backends import BackendUnavailable, postgres_url
-    from conformance.backends.server import RedisServer, ServerUnavailable
+def benchmark(redis_url: str | None, *, database: str = "both", postgres: str | None = None,
+              writes: int = 2000, batch_size: int = 256, placement: str | None = None) -> list[Figures]:
+    """Measure Redis with PostgreSQL, SQLite or both (`database`), in every placement that
+    `placement` asks for (None: shared then split when the benchmark starts its own
+    redis-server, else the scheduler's).
+
+    Args:
+        redis_url: a server to use; None starts (and pins) one here.
+        postgres: a postgresql:// URL; None: DATABASE_URL or the local server.
+
+    Raises:
+        ServerUnavailable, BackendUnavailable, PlacementUnavailable: before anything is
+            measured; ConnectionError, TimeoutError: a server went away meanwhile.
+    """
+    from conformance.backends import postgres_url
+    from conformance.backends.server import RedisServer
 
     server = None
     figures: list[Figures] = []
     try:
-        redis_url = args.redis_url or os.environ.get("REDIS_URL")
-        placements = _placements(args.placement, own_server=not redis_url)
+        placements = _placements(placement, own_server=not redis_url)
         if not redis_url:
             server = RedisServer().start()
             redis_url = server.url
         targets = []
-        if args.database in ("both", "postgres"):
-            targets.append(("PostgreSQL", args.postgres_url or postgres_url()))
-        if args.database in ("both", "sqlite"):
+        if database in ("both", "postgres"):
+            targets.append(("PostgreSQL", postgres or postgres_url()))
+        if database in ("both", "sqlite"):
             targets.append(("SQLite", None))
-        for placement in placements:
-            unpin = pin_cpus(placement, server.pid if server is not None else None)
+        for where in placements:
+            unpin = pin_cpus(where, server.pid if server is not None else None)
             try:
-                figures += [measure(redis_url, db, label, args.writes, args.batch_size, placement)
+                figures += [measure(redis_url, db, label, writes, batch_size, where)
                             for label, db in targets]
             finally:
                 unpin()
-    except (ServerUnavailable, BackendUnavailable, PlacementUnavailable) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except (ConnectionError, TimeoutError) as exc:
-        print(f"error: a server went away during the benchmark: {exc}", file=sys.stderr)
-        return 2
     finally:
         if server is not None:
             server.stop()
-    print(render(figures), file=stream)
-    if args.json_path:
-        try:
-            with open(args.json_path, "w", encoding="utf-8") as out:
-                json.dump([{**attrs.asdict(f), "ratios": f.ratios(), "met": f.met(),
-                            "seed_001": SEED_001} for f in figures], out, indent=2)
-        except OSError as exc:  # the figures are printed above: nothing is lost
-            print(f"error: cannot write --json {args.json_path}: {exc.strerror or exc}",
-                  file=sys.stderr)
-            return 2
-    missed = [name for f in figures for name, ok in f.met().items() if not ok]
-    return 1 if args.strict and missed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    return figures

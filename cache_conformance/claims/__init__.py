@@ -27,8 +27,22 @@ from cache_conformance.claims.verdict import (
 )
 
 __all__ = [
-    "REGISTER_PATH", "Benchmark", "Check", "Claim", "Evidence", "Proof", "RegisterError",
-    "load_register", "parse_register",
-    "HOLDS", "HOLDS_IF", "REFUTED", "SKIPPED", "UNKNOWN", "ClaimVerdict", "Outcome", "decide",
+    "HOLDS",
+    "HOLDS_IF",
+    "REFUTED",
+    "REGISTER_PATH",
+    "SKIPPED",
+    "UNKNOWN",
+    "Benchmark",
+    "Check",
+    "Claim",
+    "ClaimVerdict",
+    "Evidence",
+    "Outcome",
+    "Proof",
+    "RegisterError",
+    "decide",
+    "load_register",
+    "parse_register",
     "supports",
 ]

@@ -18,14 +18,14 @@ from typing import Any
 
 import attrs
 
-from conformance.check import CheckReport, run_check
 from cache_conformance.claims.register import Benchmark, Check
 from cache_conformance.claims.verdict import Outcome
+from conformance.check import CheckReport, run_check
 from conformance.run import Run
 from conformance.target import load_factory
 from model.policies import policy as lookup_policy
 
-__all__ = ["run_check_item", "outcome_of", "needs_redis", "REDIS_ONLY", "measure", "BURST_METRIC", "SPEEDUP_METRIC", "POC_WRITES"]
+__all__ = ["BURST_METRIC", "POC_WRITES", "REDIS_ONLY", "SPEEDUP_METRIC", "measure", "needs_redis", "outcome_of", "run_check_item"]
 
 SPEEDUP_METRIC = "write-latency-speedup"
 BURST_METRIC = "db-writes-after-{n}-writes-of-one-key"

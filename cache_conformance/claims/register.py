@@ -21,11 +21,11 @@ import attrs
 
 __all__ = [
     "REGISTER_PATH",
-    "Check",
-    "Proof",
     "Benchmark",
-    "Evidence",
+    "Check",
     "Claim",
+    "Evidence",
+    "Proof",
     "RegisterError",
     "load_register",
     "parse_register",

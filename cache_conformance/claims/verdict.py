@@ -25,12 +25,12 @@ __all__ = [
     "HOLDS",
     "HOLDS_IF",
     "REFUTED",
-    "UNKNOWN",
     "SKIPPED",
-    "Outcome",
+    "UNKNOWN",
     "ClaimVerdict",
-    "supports",
+    "Outcome",
     "decide",
+    "supports",
 ]
 
 HOLDS = "HOLDS"

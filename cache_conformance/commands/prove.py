@@ -1,8 +1,8 @@
-"""Command line of the proofs: ``prove``, ``explore`` and ``scenario``.
+"""`cache-conformance prove`, `explore` and `scenario`: the command line of the proofs.
 
-``main(argv, stream=...)`` is what ``cache-conformance prove|explore`` dispatches to; argv
-starts with the subcommand name. Exit codes: 0 every row settled (a verdict from each
-engine, and they agree), 1 otherwise, 2 bad input (one line on the stream, no traceback).
+Exit codes: 0 every row settled (a verdict from each engine, and they agree), 1 otherwise,
+2 bad input (one line, `error: ...`, no traceback). `main(argv, stream=...)` runs one of
+the three (argv starts with its name) with everything on `stream`.
 """
 
 from __future__ import annotations
@@ -10,32 +10,21 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO, Any, TextIO
 
-from rich.console import Console
-from rich.table import Table
+from cache_conformance.command import Command, Errors, UsageError, dispatch
+from cache_conformance.options import JSON, PROPERTY, PROTOCOL
 
-from model.protocols import PROPERTIES, PROTOCOLS, Row, build, property_by_id, protocol_by_id, rows_for
-from proofs import explicit
-from proofs.graph import RenderError, render, to_dot
-from proofs.runner import DEFAULT_DEPTH, ENGINES, MAX_DEPTH, RowOutcome, run_rows
-from proofs.scenario import ScenarioError, load, write
-from proofs.verdict import REFUTED
+__all__ = ["COMMANDS", "main"]
 
-__all__ = ["main", "UsageError"]
-
-
-class UsageError(ValueError):
-    """Bad input from the user: one clear line, exit code 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # argparse would print usage and exit
-        raise UsageError(message)
+ERRORS = Errors(parse="error: {message}", usage="error: {message}")
 
 
 def _depth(text: str) -> int:
+    from proofs.runner import MAX_DEPTH
+
     try:
         k = int(text)
     except ValueError:
@@ -45,33 +34,37 @@ def _depth(text: str) -> int:
     return k
 
 
-def _parser() -> _Parser:
-    p = _Parser(prog="cache-conformance", add_help=True)
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    prove = sub.add_parser("prove", help="settle the protocol x property table with both engines")
-    prove.add_argument("--json", type=Path, help="write one JSON object per row and engine")
+def _prove_arguments(prove: argparse.ArgumentParser) -> None:
+    from proofs.runner import DEFAULT_DEPTH, ENGINES, MAX_DEPTH
+
+    JSON.add(prove, help="write one JSON object per row and engine")
     prove.add_argument("--depth", type=_depth, default=DEFAULT_DEPTH,
                        help=f"Z3 unrolling bound (1..{MAX_DEPTH}, default {DEFAULT_DEPTH})")
-    prove.add_argument("--protocol", help="only rows of this protocol id")
-    prove.add_argument("--property", help="only rows of this property id")
+    PROTOCOL.add(prove, help="only rows of this protocol id")
+    PROPERTY.add(prove, help="only rows of this property id")
     prove.add_argument("--all", action="store_true",
                        help="every protocol x applicable property on its default scenario")
     prove.add_argument("--engine", choices=ENGINES, help="run one engine only")
     prove.add_argument("--scenarios", type=Path,
                        help="directory to export every REFUTED trace to as a scenario file")
-    explore = sub.add_parser("explore", help="draw a protocol's state graph")
-    explore.add_argument("--protocol", required=True)
-    explore.add_argument("--property", help="property whose bad states are highlighted")
+
+
+def _explore_arguments(explore: argparse.ArgumentParser) -> None:
+    PROTOCOL.add(explore, required=True)
+    PROPERTY.add(explore, help="property whose bad states are highlighted")
     out = explore.add_mutually_exclusive_group(required=True)
     out.add_argument("--dot", type=Path)
     out.add_argument("--png", type=Path)
     out.add_argument("--svg", type=Path)
-    scen = sub.add_parser("scenario", help="validate a scenario file")
+
+
+def _scenario_arguments(scen: argparse.ArgumentParser) -> None:
     scen.add_argument("file", type=Path)
-    return p
 
 
 def _known(protocol: str | None, prop: str | None) -> None:
+    from model.protocols import property_by_id, protocol_by_id
+
     try:
         if protocol is not None:
             protocol_by_id(protocol)
@@ -81,7 +74,9 @@ def _known(protocol: str | None, prop: str | None) -> None:
         raise UsageError(e.args[0]) from None
 
 
-def _all_rows() -> tuple[Row, ...]:
+def _all_rows() -> tuple[Any, ...]:
+    from model.protocols import PROPERTIES, PROTOCOLS, Row
+
     rows = []
     for proto in PROTOCOLS:
         for prop in PROPERTIES:
@@ -90,7 +85,9 @@ def _all_rows() -> tuple[Row, ...]:
     return tuple(rows)
 
 
-def _table(outcomes: list[RowOutcome], console: Console) -> None:
+def _table(outcomes: list[Any], console: Any) -> None:
+    from rich.table import Table
+
     table = Table(title="Protocol proofs", show_lines=False)
     for col in ("protocol", "property", "engine", "verdict", "bound", "seconds", "states",
                 "expected"):
@@ -105,7 +102,9 @@ def _table(outcomes: list[RowOutcome], console: Console) -> None:
     console.print(table)
 
 
-def _details(outcomes: list[RowOutcome], console: Console) -> None:
+def _details(outcomes: list[Any], console: Any) -> None:
+    from proofs.verdict import REFUTED
+
     for o in outcomes:
         first = o.results[0]
         head = f"{first.protocol} / {first.property}: {first.verdict}"
@@ -122,6 +121,12 @@ def _details(outcomes: list[RowOutcome], console: Console) -> None:
 
 
 def _prove(args: argparse.Namespace, stream: IO[str]) -> int:
+    from rich.console import Console
+
+    from model.protocols import property_by_id, rows_for
+    from proofs.runner import ENGINES, run_rows
+    from proofs.scenario import write
+
     _known(args.protocol, args.property)
     if args.all:
         rows = tuple(r for r in _all_rows()
@@ -144,9 +149,9 @@ def _prove(args: argparse.Namespace, stream: IO[str]) -> int:
             trace = next((r.trace for r in o.results if r.trace is not None), None)
             if trace is not None:
                 console.print(f"scenario: {write(trace, args.scenarios)}", highlight=False)
-    if args.json is not None:
+    if args.json_path is not None:
         payload = [r.to_json() | {"agree": o.agree} for o in outcomes for r in o.results]
-        args.json.write_text(json.dumps(payload, indent=2) + "\n")
+        Path(args.json_path).write_text(json.dumps(payload, indent=2) + "\n")
     settled = all(o.settled for o in outcomes)
     total = sum(r.seconds for o in outcomes for r in o.results)
     console.print(f"\n{len(outcomes)} rows, {total:.1f} s; "
@@ -158,6 +163,16 @@ def _prove(args: argparse.Namespace, stream: IO[str]) -> int:
 
 
 def _explore(args: argparse.Namespace, stream: IO[str]) -> int:
+    from model.protocols import (
+        PROPERTIES,
+        build,
+        property_by_id,
+        protocol_by_id,
+        rows_for,
+    )
+    from proofs import explicit
+    from proofs.graph import render, to_dot
+
     _known(args.protocol, args.property)
     rows = rows_for(args.protocol, args.property) if args.property else rows_for(args.protocol)
     row = rows[0] if rows else None
@@ -179,27 +194,44 @@ def _explore(args: argparse.Namespace, stream: IO[str]) -> int:
 
 
 def _scenario(args: argparse.Namespace, stream: IO[str]) -> int:
+    from proofs.scenario import load
+
     data = load(args.file)
     stream.write(f"{args.file}: valid {data['policy']} scenario, {len(data['schedule'])} steps, "
                  f"{len(data['faults'])} faults, expects {data['expect']['clause']}\n")
     return 0
 
 
-def main(argv: list[str], *, stream: IO[str] = sys.stdout) -> int:
-    try:
-        args = _parser().parse_args(argv)
-        if args.command == "prove":
-            return _prove(args, stream)
-        if args.command == "explore":
-            return _explore(args, stream)
-        return _scenario(args, stream)
-    except (UsageError, ScenarioError, RenderError) as e:
-        stream.write(f"error: {e}\n")
-        return 2
-    except OSError as e:  # an unwritable --json / --dot path, a missing directory
-        stream.write(f"error: {e.filename or ''}: {e.strerror or e}\n")
-        return 2
+def _one_line_errors(run: Callable[[argparse.Namespace, IO[str]], int]) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
+    """`run` as a Command's run: a scenario file that does not parse, Graphviz missing,
+    a path that cannot be written are usage errors (one line, exit 2)."""
+
+    def command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+        from proofs.graph import RenderError
+        from proofs.scenario import ScenarioError
+
+        try:
+            return run(args, out)
+        except (ScenarioError, RenderError) as e:
+            raise UsageError(str(e)) from None
+        except OSError as e:  # an unwritable --json / --dot path, a missing directory
+            raise UsageError(f"{e.filename or ''}: {e.strerror or e}") from None
+
+    return command
 
 
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+COMMANDS = (
+    Command("prove", "prove the protocol models' properties (see proofs/)", _one_line_errors(_prove),
+            arguments=_prove_arguments, errors=ERRORS,
+            description="Settle the protocol x property table with both engines."),
+    Command("explore", "explore one protocol model's state graph (see proofs/)", _one_line_errors(_explore),
+            arguments=_explore_arguments, errors=ERRORS, description="Draw a protocol's state graph."),
+    Command("scenario", "validate a proof scenario file", _one_line_errors(_scenario),
+            arguments=_scenario_arguments, errors=ERRORS, description="Validate a scenario file."),
+)
+
+
+def main(argv: list[str], *, stream: TextIO = sys.stdout) -> int:
+    """Run `cache-conformance prove|explore|scenario ...` (argv starts with the name) with
+    its output and its errors on `stream`."""
+    return dispatch(COMMANDS, argv, stdout=stream, stderr=stream, errors=ERRORS)

@@ -1,10 +1,10 @@
 """`cache-conformance report [--out DIR] [--backend memory|redis] [--examples N] [--update-readme]`.
 
-`main(argv, *, stream) -> int`, argv being what follows the word `report`. Exit codes:
-0 the report was written and every built-in CONFORMS, every mutant VIOLATES, every proof
-row is settled and every claim has a verdict; 1 the report was written but something is
-not so (listed at the end); 2 bad input, such as an output directory that cannot be written
-(one line, nothing run, nothing written).
+Exit codes: 0 the report was written and every built-in CONFORMS, every mutant VIOLATES,
+every proof row is settled and every claim has a verdict; 1 the report was written but
+something is not so (listed at the end); 2 bad input, such as an output directory that
+cannot be written (one line, `cache-conformance report: error: ...`, nothing run, nothing
+written). `main(argv, *, stream) -> int` runs it with argv the words after `report`.
 """
 
 from __future__ import annotations
@@ -14,22 +14,19 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from cache_conformance.report.model import BUILTIN, MUTANT, SEED, Report
+from cache_conformance.command import Command, Errors, UsageError, dispatch
+from cache_conformance.options import BACKEND, SEED
 
-__all__ = ["main", "README_PATH"]
+if TYPE_CHECKING:
+    from cache_conformance.report.model import Report
+
+__all__ = ["COMMANDS", "README_PATH", "main"]
 
 README_PATH = Path(__file__).resolve().parents[2] / "README.md"
 
-
-class _Usage(ValueError):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _Usage(message)
+ERRORS = Errors(parse="cache-conformance report: error: {message}", usage="cache-conformance report: error: {message}")
 
 
 def _positive(text: str) -> int:
@@ -52,14 +49,11 @@ def _seconds(text: str) -> float:
     return n
 
 
-def _parser() -> _Parser:
-    p = _Parser(prog="cache-conformance report", description="Run the proofs, every check and every claim; "
-                "write report.md and report.html.")
+def arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("cc-report"), help="output directory (default %(default)s)")
-    p.add_argument("--backend", choices=("memory", "redis"), default="memory",
-                   help="memory (default) or redis: adds the Redis implementations and seed ports")
+    BACKEND.add(p, help="memory (default) or redis: adds the Redis implementations and seed ports")
     p.add_argument("--examples", type=_positive, default=None, help="Hypothesis examples per check")
-    p.add_argument("--seed", type=int, default=0)
+    SEED.add(p)
     p.add_argument("--budget", type=_seconds, default=None, metavar="SECONDS",
                    help="checks still running after SECONDS are UNKNOWN (default: 170 on memory, none on "
                         "redis; 0: none, for a loaded machine)")
@@ -70,20 +64,19 @@ def _parser() -> _Parser:
                    help="a partial report: run only checks whose factory contains TEXT (repeatable); "
                         "the others are UNKNOWN, so the exit code is 1")
     p.add_argument("--no-graphs", action="store_true", help="do not draw the state graphs")
-    return p
 
 
 def _writable(out: Path) -> None:
-    """Raise _Usage unless `out` is (or can be made) a writable directory. Checked before
+    """Raise UsageError unless `out` is (or can be made) a writable directory. Checked before
     anything runs, so a bad --out costs nothing and loses nothing."""
     if out.exists() and not out.is_dir():
-        raise _Usage(f"cannot write the report to {str(out)!r}: it is a file, not a directory")
+        raise UsageError(f"cannot write the report to {str(out)!r}: it is a file, not a directory")
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=out, prefix=".cc-probe-"):
             pass
     except OSError as e:
-        raise _Usage(f"cannot write the report to {str(out)!r}: {e.strerror or e}") from None
+        raise UsageError(f"cannot write the report to {str(out)!r}: {e.strerror or e}") from None
 
 
 class _Bar:
@@ -91,7 +84,13 @@ class _Bar:
 
     def __init__(self, stream: TextIO, enabled: bool) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         self.console = Console(file=stream, highlight=False, soft_wrap=True)
         self.progress = Progress(TextColumn("[bold]report"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -111,6 +110,8 @@ class _Bar:
 
 def _summary(report: Report, bar: _Bar) -> None:
     from rich.table import Table
+
+    from cache_conformance.report.model import BUILTIN, MUTANT, SEED
 
     table = Table(title=f"cache-conformance report ({report.backend}, {report.seconds:.0f} s)")
     for col in ("part", "rows", "as expected", "details"):
@@ -133,14 +134,8 @@ def _summary(report: Report, bar: _Bar) -> None:
     bar.console.print(table)
 
 
-def main(argv: list[str], *, stream: TextIO = sys.stdout) -> int:
-    """Run `cache-conformance report` with `argv` (the words after `report`)."""
-    try:
-        args = _parser().parse_args(argv)
-        _writable(args.out)
-    except _Usage as e:
-        stream.write(f"cache-conformance report: error: {e}\n")
-        return 2
+def run(args: argparse.Namespace, stream: TextIO, err: TextIO) -> int:
+    _writable(args.out)
     from cache_conformance.claims import load_register
     from cache_conformance.report.build import BUDGET_SECONDS, build_report
     from cache_conformance.report.html import render_html
@@ -162,9 +157,7 @@ def main(argv: list[str], *, stream: TextIO = sys.stdout) -> int:
         (args.out / "report.md").write_text(render_markdown(report), encoding="utf-8")
         (args.out / "report.html").write_text(render_html(report), encoding="utf-8")
     except OSError as e:  # the directory was writable a moment ago: it changed under us
-        stream.write(f"cache-conformance report: error: cannot write the report to {str(args.out)!r}: "
-                     f"{e.strerror or e}\n")
-        return 2
+        raise UsageError(f"cannot write the report to {str(args.out)!r}: {e.strerror or e}") from None
     _summary(report, bar)
     for line in report.skipped:
         bar.note(f"skipped: {line}")
@@ -180,3 +173,14 @@ def main(argv: list[str], *, stream: TextIO = sys.stdout) -> int:
     for p in problems:
         bar.note(f"not as expected: {p}")
     return 1 if problems else 0
+
+
+COMMANDS = (Command("report", "proofs, checks of every implementation, the seeds' claims: report.md and report.html",
+                    run, arguments=arguments, errors=ERRORS,
+                    description="Run the proofs, every check and every claim; write report.md and report.html."),)
+
+
+def main(argv: list[str], *, stream: TextIO = sys.stdout) -> int:
+    """Run `cache-conformance report` with `argv` (the words after `report`), its output and
+    its errors on `stream`."""
+    return dispatch(COMMANDS, ["report", *argv], stdout=stream, stderr=stream, errors=ERRORS)

@@ -19,10 +19,28 @@ from cache_conformance.report.markdown import (
     render_seeds_section,
     replace_readme_section,
 )
-from cache_conformance.report.model import CheckResult, CheckRow, ClaimRow, Job, ProofRow, Report
+from cache_conformance.report.model import (
+    CheckResult,
+    CheckRow,
+    ClaimRow,
+    Job,
+    ProofRow,
+    Report,
+)
 
 __all__ = [
-    "build_report", "Progress", "render_markdown", "render_html", "render_seeds_section",
-    "readme_statuses", "replace_readme_section", "SECTION_TITLE",
-    "Report", "CheckRow", "CheckResult", "ClaimRow", "ProofRow", "Job",
+    "SECTION_TITLE",
+    "CheckResult",
+    "CheckRow",
+    "ClaimRow",
+    "Job",
+    "Progress",
+    "ProofRow",
+    "Report",
+    "build_report",
+    "readme_statuses",
+    "render_html",
+    "render_markdown",
+    "render_seeds_section",
+    "replace_readme_section",
 ]

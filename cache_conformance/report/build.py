@@ -15,11 +15,23 @@ from typing import Any
 import attrs
 
 from cache_conformance.claims import load_register
-from cache_conformance.report.execute import decide_claims, measure_all, run_jobs, run_proofs
-from cache_conformance.report.model import SKIPPED, UNKNOWN, CheckResult, CheckRow, Job, Report
+from cache_conformance.report.execute import (
+    decide_claims,
+    measure_all,
+    run_jobs,
+    run_proofs,
+)
+from cache_conformance.report.model import (
+    SKIPPED,
+    UNKNOWN,
+    CheckResult,
+    CheckRow,
+    Job,
+    Report,
+)
 from cache_conformance.report.plan import DEFAULT_EXAMPLES, GATE_EXAMPLES, plan
 
-__all__ = ["Progress", "build_report", "BUDGET_SECONDS", "JOB_TIMEOUT"]
+__all__ = ["BUDGET_SECONDS", "JOB_TIMEOUT", "Progress", "build_report"]
 
 BUDGET_SECONDS = 170.0  # the 3-minute target, less writing the files and start-up
 JOB_TIMEOUT = 25.0  # a normal check takes 0.3-8 s here; beyond this one is stuck shrinking
@@ -46,7 +58,7 @@ def _open_redis() -> tuple[Any, str | None, str]:
         return None, None, f"the redis backend is not available ({e}): pip install 'cache-conformance[redis]'"
     try:
         backend = backend_for("redis")
-    except Exception as e:  # BackendUnavailable, or anything the server start raised
+    except Exception as e:  # noqa: BLE001 - BackendUnavailable, or anything the server start raised
         return None, None, f"the redis backend is not available: {e}"
     return backend, backend.redis_url, ""
 

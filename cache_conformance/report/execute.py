@@ -18,10 +18,17 @@ from typing import Any
 
 from cache_conformance.claims import Benchmark, Check, Claim, Outcome, Proof, decide
 from cache_conformance.claims.evidence import REDIS_ONLY, measure, outcome_of
-from cache_conformance.report.model import SKIPPED, UNKNOWN, CheckResult, ClaimRow, Job, ProofRow
+from cache_conformance.report.model import (
+    SKIPPED,
+    UNKNOWN,
+    CheckResult,
+    ClaimRow,
+    Job,
+    ProofRow,
+)
 from cache_conformance.report.plan import job_of
 
-__all__ = ["run_job", "run_jobs", "run_proofs", "measure_all", "decide_claims", "GRAPH_LIMIT"]
+__all__ = ["GRAPH_LIMIT", "decide_claims", "measure_all", "run_job", "run_jobs", "run_proofs"]
 
 # State graphs larger than this are not drawn: dot takes long and the picture is unreadable.
 GRAPH_LIMIT = 400
@@ -31,11 +38,11 @@ Progress = Callable[[str], None]
 
 def run_job(job: Job, examples: int, seed: int = 0, redis_url: str | None = None) -> CheckResult:
     """Run one check in this process and flatten its report to strings."""
+    import attrs
+
     from conformance.check import run_check
     from conformance.errors import UsageError
     from model.policies import policy as lookup_policy
-
-    import attrs
 
     backend = None
     try:
@@ -65,7 +72,7 @@ def run_job(job: Job, examples: int, seed: int = 0, redis_url: str | None = None
 
         try:
             text, page = render_text(report), render_html(report)
-        except Exception as e:  # a timeline is an illustration: its failure must not lose the verdict
+        except Exception as e:  # noqa: BLE001 - a timeline is an illustration: its failure must not lose the verdict
             text = f"(no timeline: {type(e).__name__}: {e})"
     return CheckResult(job, v.status, report.clause, reason, report.examples, report.seconds,
                        report.counterexample, text, page)
@@ -74,7 +81,7 @@ def run_job(job: Job, examples: int, seed: int = 0, redis_url: str | None = None
 def _child(conn: Connection, job: Job, examples: int, seed: int, redis_url: str | None) -> None:
     try:
         result = run_job(job, examples, seed, redis_url)
-    except BaseException as e:  # report any failure of the harness as an open verdict
+    except BaseException as e:  # noqa: BLE001 - report any failure of the harness as an open verdict
         result = CheckResult(job, UNKNOWN, reason=f"the check failed: {type(e).__name__}: {e}")
     conn.send(result)
     conn.close()
@@ -155,7 +162,13 @@ def run_proofs(pairs: Iterable[tuple[str, str]], graphs_dir: Path | None,
     """
     import shutil
 
-    from model.protocols import REQUIRED, build, property_by_id, protocol_by_id, rows_for
+    from model.protocols import (
+        REQUIRED,
+        build,
+        property_by_id,
+        protocol_by_id,
+        rows_for,
+    )
     from proofs import explicit
     from proofs.graph import INSTALL_HINT, RenderError, render, to_dot
     from proofs.runner import run_row
@@ -218,7 +231,7 @@ def measure_all(items: Iterable[Benchmark], backend: Any) -> dict[Benchmark, Out
     for item in items:
         try:
             out[item] = measure(item, backend=backend)
-        except Exception as e:  # a failed measurement is an open item, never a figure
+        except Exception as e:  # noqa: BLE001 - a failed measurement is an open item, never a figure
             out[item] = Outcome(UNKNOWN, detail=f"measurement failed: {type(e).__name__}: {e}")
     return out
 

@@ -61,8 +61,8 @@ def _checks(table_id: str, rows: tuple[CheckRow, ...], with_expected: bool) -> s
     return "\n".join(out)
 
 
-_STYLE = re.compile(r"<style>(.*?)</style>", re.S)
-_SVG = re.compile(r"<svg\b.*?</svg>", re.S)
+_STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
+_SVG = re.compile(r"<svg\b.*?</svg>", re.DOTALL)
 
 
 def render_html(report: Report) -> str:
@@ -76,8 +76,8 @@ def render_html(report: Report) -> str:
         # The timelines' own stylesheet, for their inline SVGs; body and table rules above win.
         parts.append(f"<style>{timeline_css}{_CSS}</style>")
     parts += ["</head><body>", "<h1>cache-conformance report</h1>",
-              f'<p class="meta">Backend: <b>{_e(report.backend)}</b>. Wall time: <b id="wall">{report.seconds:.1f} s</b>. '
-              f"Budget: {_e(report.budget_note)}.</p>",
+              (f'<p class="meta">Backend: <b>{_e(report.backend)}</b>. Wall time: <b id="wall">{report.seconds:.1f} s</b>. '
+              f"Budget: {_e(report.budget_note)}.</p>"),
               "<p>Every verdict below was computed by this run.</p>", "<h2>Summary</h2>",
               '<table id="summary"><thead><tr><th>part</th><th>rows</th><th>as expected</th></tr></thead><tbody>']
     for group, label in ((BUILTIN, "built-ins (CONFORMS)"), (MUTANT, "mutants (VIOLATES)")):
@@ -114,8 +114,8 @@ def render_html(report: Report) -> str:
     parts += ["<h2>Built-in implementations</h2>", _checks("builtins", report.rows(BUILTIN), True),
               "<h2>Mutants</h2>", _checks("mutants", report.rows(MUTANT), True),
               "<h2>Seed ports</h2>", _checks("seeds", report.rows(SEED), False),
-              '<h2>Claims</h2><table id="claims"><thead><tr><th>claim</th><th>seed</th><th>quote</th>'
-              "<th>verdict</th><th>evidence</th></tr></thead><tbody>"]
+              ('<h2>Claims</h2><table id="claims"><thead><tr><th>claim</th><th>seed</th><th>quote</th>'
+              "<th>verdict</th><th>evidence</th></tr></thead><tbody>")]
     for c in report.claims:
         reasons = "<br>".join(_e(r) for r in c.verdict.reasons)
         parts.append(f'<tr data-claim="{_e(c.claim.id)}" data-verdict="{_e(c.verdict.status)}">'

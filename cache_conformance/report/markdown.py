@@ -15,15 +15,22 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from cache_conformance.claims import HOLDS_IF, Claim
-from cache_conformance.report.model import BUILTIN, MUTANT, SEED, CheckResult, CheckRow, Report
+from cache_conformance.report.model import (
+    BUILTIN,
+    MUTANT,
+    SEED,
+    CheckResult,
+    CheckRow,
+    Report,
+)
 
 __all__ = [
-    "render_markdown",
-    "render_seeds_section",
+    "SECTION_TITLE",
     "conditions_of",
     "readme_statuses",
+    "render_markdown",
+    "render_seeds_section",
     "replace_readme_section",
-    "SECTION_TITLE",
     "timeline_file",
     "write_timelines",
 ]
@@ -119,8 +126,8 @@ def render_markdown(report: Report) -> str:
     out += _checks_table(report.rows(BUILTIN), True) + [""]
     out += ["## Mutants", "", "Expected: VIOLATES (each is a correct implementation with one step broken).", ""]
     out += _checks_table(report.rows(MUTANT), True) + [""]
-    out += ["## Seed ports", "", "Each port checked against the policy its seed presents it as; the claims below "
-            "say which behaviour the seed promised.", ""]
+    out += ["## Seed ports", "", ("Each port checked against the policy its seed presents it as; the claims below "
+            "say which behaviour the seed promised."), ""]
     out += _checks_table(report.rows(SEED), False) + [""]
     out += ["## Claims", "", "| claim | seed | quote | verdict | evidence |", "|---|---|---|---|---|"]
     for c in report.claims:
@@ -153,9 +160,9 @@ def render_seeds_section(claims: tuple[Claim, ...], statuses: Mapping[str, str])
     rest are counted.
     """
     out = [SECTION_TITLE, "",
-           "Generated from the claims register (`cache_conformance/claims/register.toml`) and the verdicts of a "
+           ("Generated from the claims register (`cache_conformance/claims/register.toml`) and the verdicts of a "
            "`cache-conformance report` run; regenerate with `cache-conformance report --update-readme`. "
-           "The full evidence (counterexamples, proof traces, timelines) is in the report.", ""]
+           "The full evidence (counterexamples, proof traces, timelines) is in the report."), ""]
     wrong = [c for c in claims if statuses.get(c.id) in ("REFUTED", HOLDS_IF)]
     for seed in sorted({c.seed for c in claims}):
         mine = [c for c in wrong if c.seed == seed]

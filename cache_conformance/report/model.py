@@ -13,19 +13,19 @@ from cache_conformance.claims import Claim, ClaimVerdict, Outcome
 from cache_conformance.claims.evidence import REDIS_ONLY
 
 __all__ = [
-    "Job",
-    "CheckResult",
-    "CheckRow",
-    "ProofRow",
-    "ClaimRow",
-    "BenchmarkRow",
-    "Report",
     "BUILTIN",
+    "CLAIM",
     "MUTANT",
     "SEED",
-    "CLAIM",
     "SKIPPED",
     "UNKNOWN",
+    "BenchmarkRow",
+    "CheckResult",
+    "CheckRow",
+    "ClaimRow",
+    "Job",
+    "ProofRow",
+    "Report",
 ]
 
 BUILTIN = "built-in"

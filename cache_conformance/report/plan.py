@@ -19,13 +19,13 @@ from cache_conformance.report.model import BUILTIN, MUTANT, SEED, Job
 
 __all__ = [
     "BUILTINS",
-    "REDIS_BUILTINS",
     "DEFAULT_EXAMPLES",
     "GATE_EXAMPLES",
-    "RowSpec",
+    "REDIS_BUILTINS",
     "Plan",
-    "plan",
+    "RowSpec",
     "job_of",
+    "plan",
 ]
 
 # Measured on this 2-core machine (shared with other sessions): ~90 distinct checks, two at

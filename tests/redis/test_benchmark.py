@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from cache_conformance import bench as benchmark
+from cache_conformance.commands.bench import main
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -19,8 +20,8 @@ pytestmark = [pytest.mark.redis, pytest.mark.slow]
 def test_benchmark_reports_floors_policies_ratios_and_the_seed(redis_url, pg_url, tmp_path):
     out = io.StringIO()
     path = tmp_path / "bench.json"
-    code = benchmark.main(["--writes", "60", "--redis-url", redis_url, "--postgres-url", pg_url,
-                           "--json", str(path)], stream=out)
+    code = main(["--writes", "60", "--redis-url", redis_url, "--postgres-url", pg_url,
+                 "--json", str(path)], stream=out)
     text = out.getvalue()
     assert code == 0, text
     for needle in ("Redis + PostgreSQL", "Redis + SQLite", "bare redis-py SET", "bare upsert commit",
@@ -55,7 +56,7 @@ def test_benchmark_reports_floors_policies_ratios_and_the_seed(redis_url, pg_url
     (["--placement", "both", "--redis-url", "redis://127.0.0.1:1/0"], "drop --redis-url"),
 ])
 def test_benchmark_bad_input_is_one_line_exit_2(argv, needle, capsys):
-    assert benchmark.main(argv, stream=io.StringIO()) == 2
+    assert main(argv, stream=io.StringIO()) == 2
     err = capsys.readouterr().err
     assert needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
@@ -83,8 +84,8 @@ def test_benchmark_pins_the_client_and_its_redis_server_as_asked(placement, monk
     monkeypatch.setattr(benchmark, "pin_cpus", spy_pin)
     monkeypatch.setattr(benchmark, "measure", spy_measure)
     out, path = io.StringIO(), tmp_path / "bench.json"
-    code = benchmark.main(["--writes", "20", "--database", "sqlite", "--placement", placement,
-                           "--json", str(path)], stream=out)
+    code = main(["--writes", "20", "--database", "sqlite", "--placement", placement,
+                 "--json", str(path)], stream=out)
     assert code == 0, out.getvalue()
     assert len(seen["client"]) == 1 and len(seen["server"]) == 1
     assert (seen["client"] == seen["server"]) is (placement == "shared")
@@ -96,16 +97,16 @@ def test_benchmark_pins_the_client_and_its_redis_server_as_asked(placement, monk
 def test_benchmark_measures_both_placements_by_default_with_its_own_server(monkeypatch, tmp_path):
     monkeypatch.delenv("REDIS_URL", raising=False)
     out, path = io.StringIO(), tmp_path / "bench.json"
-    assert benchmark.main(["--writes", "20", "--database", "sqlite", "--json", str(path)],
-                          stream=out) == 0, out.getvalue()
+    assert main(["--writes", "20", "--database", "sqlite", "--json", str(path)],
+                stream=out) == 0, out.getvalue()
     expected = ["shared", "split"] if len(os.sched_getaffinity(0)) >= 2 else ["shared"]
     assert [f["placement"] for f in json.loads(path.read_text())] == expected
 
 
 def test_benchmark_json_path_unwritable_is_one_line_after_the_figures(redis_url, tmp_path, capsys):
     out = io.StringIO()
-    code = benchmark.main(["--writes", "10", "--database", "sqlite", "--redis-url", redis_url,
-                           "--json", str(tmp_path / "missing" / "bench.json")], stream=out)
+    code = main(["--writes", "10", "--database", "sqlite", "--redis-url", redis_url,
+                 "--json", str(tmp_path / "missing" / "bench.json")], stream=out)
     err = capsys.readouterr().err
     assert code == 2 and "cannot write --json" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
