@@ -44,7 +44,13 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
 def entrypoint() -> None:
     """The console script: like main(), and the process exits even if a subject left
     non-daemon threads behind."""
-    code = main()
+    try:
+        code = main()
+    except BrokenPipeError:
+        # `... | head` closed the pipe before the subcommand finished printing (`check`
+        # handles it itself, keeping its verdict as the exit code): what a process killed
+        # by SIGPIPE would report.
+        code = 128 + 13
     try:
         sys.stdout.flush()
         sys.stderr.flush()
