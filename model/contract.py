@@ -13,7 +13,18 @@ from collections.abc import Iterable, Iterator
 
 from attrs import frozen
 
-from model.events import CacheEntry, Crash, DbObserved, Event, Fail, Fault, Invoke, Ok, Tick
+from model.events import (
+    CacheEntry,
+    CacheObserved,
+    Crash,
+    DbObserved,
+    Event,
+    Fail,
+    Fault,
+    Invoke,
+    Ok,
+    Tick,
+)
 from model.policies import Policy
 from model.state import KeyState, Stale
 
@@ -210,6 +221,10 @@ class Contract:
                 if states is None:
                     return None
             return self._crash(states, event)
+        elif isinstance(event, CacheObserved):
+            # Judged on what the harness saw, not on the explanations: the DB's value it
+            # carries is an observation (the DB observations before it narrowed them).
+            return states if self.converged(event) else {}
         else:
             raise TypeError(f"not an event: {event!r}")
         revealed = self._reveal(states, seen, now)
@@ -222,6 +237,13 @@ class Contract:
         if isinstance(event, Ok):
             return self._complete(states, event)
         return self._db_holds(states, seen)
+
+    @staticmethod
+    def converged(event: CacheObserved) -> bool:
+        """The convergence clause: once faults healed, the system quiesced, pending work
+        was flushed and TTLs ran out, a cached entry equals the DB's value (no entry is
+        converged). The same for every policy: what a policy relaxes has ended by then."""
+        return event.value is None or event.value == event.db_value
 
     @staticmethod
     def keeps_closed(event: Event) -> bool:

@@ -21,6 +21,7 @@ __all__ = [
     "Crash",
     "Tick",
     "DbObserved",
+    "CacheObserved",
     "Event",
     "History",
 ]
@@ -127,7 +128,30 @@ class DbObserved:
         return f"[{self.time:g}] db[{self.key!r}] == {self.value!r}"
 
 
-Event = Union[Invoke, Ok, Fail, Fault, Crash, Tick, DbObserved]
+@frozen(repr=False)
+class CacheObserved:
+    """At the end of a run (faults healed, the system quiescent, pending work flushed,
+    TTLs run out) the harness read `key`'s cache entry and, at the same instant, the DB.
+
+    `value` is None when there is no entry; `expires_at` is the entry's expiry (None: no
+    TTL). The contract's convergence clause judges it: an entry must equal `db_value`.
+    It carries the DB's value itself, so that its verdict is the comparison the harness
+    saw, whatever DB observations came before it.
+    """
+
+    key: str
+    value: str | None
+    expires_at: float | None
+    db_value: str | None
+    time: float
+
+    def __repr__(self) -> str:
+        ttl = "no TTL" if self.expires_at is None else f"expires at t={self.expires_at:g}"
+        entry = f"{self.value!r} ({ttl})" if self.value is not None else "no entry"
+        return f"[{self.time:g}] cache[{self.key!r}]: {entry}; db == {self.db_value!r}"
+
+
+Event = Union[Invoke, Ok, Fail, Fault, Crash, Tick, DbObserved, CacheObserved]
 
 
 @frozen

@@ -8,12 +8,24 @@ key. When no explanation survives, the clause is attributed from what was observ
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import copy
+from collections.abc import Hashable, Iterable
+from typing import Any
 
 from attrs import evolve
 
 from model.contract import Contract, Explanations
-from model.events import Crash, DbObserved, Event, Fail, Fault, History, Invoke, Ok
+from model.events import (
+    CacheObserved,
+    Crash,
+    DbObserved,
+    Event,
+    Fail,
+    Fault,
+    History,
+    Invoke,
+    Ok,
+)
 from model.verdict import CONFORMS, UNKNOWN, VIOLATES, Verdict, Violation
 
 __all__ = ["KeyMonitor", "Monitor", "check_history", "DEFAULT_STATE_LIMIT"]
@@ -93,7 +105,28 @@ class KeyMonitor:
             return ()
         return min(self.states.values(), key=len)
 
+    def fork(self) -> KeyMonitor:
+        """An independent copy, to be fed separately from here on: several continuations
+        of one history are checked without replaying the prefix they share."""
+        twin = copy.copy(self)
+        for name, value in vars(self).items():
+            if isinstance(value, (dict, set, list)):
+                setattr(twin, name, value.copy())
+        return twin
+
+    def signature(self) -> Hashable:
+        """Everything the verdicts on any continuation depend on, hashable: two monitors of
+        the same contract and key with equal signatures judge every continuation alike
+        (the relaxation notes of an explanation are left out: they never decide one)."""
+        return tuple(
+            (name, frozenset(value) if name == "states" else _frozen(value))
+            for name, value in sorted(vars(self).items())
+            if name not in ("contract", "key", "limit")
+        )
+
     def _attribute(self, before: Explanations, event: Event) -> Violation:
+        if isinstance(event, CacheObserved):
+            return self._unconverged(event)
         closed = self.contract.closure(before, self.now, self.limit) or before
         p = self.contract.policy
         if isinstance(event, Ok):
@@ -145,6 +178,15 @@ class KeyMonitor:
             p.read_clause, self.key, "an explanation of the event", f"none for {event!r}", event
         )
 
+    def _unconverged(self, event: CacheObserved) -> Violation:
+        ttl = "no TTL" if event.expires_at is None else f"expires at t={event.expires_at:g}"
+        return Violation(
+            "convergence", self.key, f"the cached entry equals the DB's value {event.db_value!r}",
+            f"the cache holds {event.value!r} ({ttl}) after faults healed, work was flushed "
+            "and TTLs ran out",
+            event,
+        )
+
     def _stale_read(self, event: DbObserved) -> Violation | None:
         """The DB's value was still explainable until the last read: the read was stale."""
         if self._before_read is None or self.contract.policy.buffered:
@@ -158,6 +200,16 @@ class KeyMonitor:
         return Violation(self.contract.policy.read_clause, self.key,
                          f"reads return the latest write; the DB holds {event.value!r}",
                          f"read #{read.op} returned {read.result!r}", read)
+
+
+def _frozen(value: Any) -> Hashable:
+    if isinstance(value, dict):
+        return frozenset((k, _frozen(v)) for k, v in value.items())
+    if isinstance(value, (set, frozenset)):
+        return frozenset(value)
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    return value  # type: ignore[no-any-return]
 
 
 class Monitor:
@@ -184,7 +236,7 @@ class Monitor:
 
     def feed(self, event: Event) -> Violation | None | str:
         # Most events concern one key: they go straight to its monitor.
-        if isinstance(event, DbObserved):
+        if isinstance(event, (DbObserved, CacheObserved)):
             return self._monitor(event.key).feed(event)
         if isinstance(event, (Ok, Fail)):
             key = self._op_key.get(event.op)

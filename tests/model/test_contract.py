@@ -240,3 +240,74 @@ def test_lazy_persistence_gives_the_eager_verdicts(history, name, durable):
         assert lazy.violation.clause == eager.violation.clause
     else:
         assert lazy.relaxations == eager.relaxations
+
+
+# ---- convergence: the end-of-run observation of the cache -------------------------------
+
+def cached(key, value, db_value, t=0.0, expires_at=None):
+    from model import CacheObserved
+
+    return [CacheObserved(key, value, expires_at, db_value, t)]
+
+
+@pytest.mark.parametrize("name", ["write-through", "write-behind", "write-around", "cache-aside",
+                                  "read-through"])
+def test_convergence_is_the_contracts_for_every_policy(name):
+    """The entry left at the end must equal the DB's value; no entry converges trivially.
+    The violation reads as the harness's end-of-run check has always read."""
+    parts = [w("k", "a"), flush(1.0), db("k", "a", 1.0)]
+    assert verdict(name, *parts, cached("k", "a", "a", 2.0)).status == CONFORMS
+    assert verdict(name, *parts, cached("k", None, "a", 2.0)).status == CONFORMS
+    v = verdict(name, *parts, cached("k", "x", "a", 2.0))
+    assert v.status == VIOLATES
+    assert (v.violation.clause, v.violation.key) == ("convergence", "k")
+    assert v.violation.expected == "the cached entry equals the DB's value 'a'"
+    assert v.violation.observed == ("the cache holds 'x' (no TTL) after faults healed, work was "
+                                    "flushed and TTLs ran out")
+    assert v.violation.event == cached("k", "x", "a", 2.0)[0]
+    v = verdict(name, *parts, cached("k", "x", "a", 2.0, expires_at=9000.0))
+    assert "the cache holds 'x' (expires at t=9000) after" in v.violation.observed
+
+
+def test_convergence_is_judged_on_the_observed_pair_and_per_key():
+    """Two keys: only the one whose entry differs breaks convergence; the other key's
+    history is untouched by it (the event goes to its key's monitor only)."""
+    from model import Monitor
+
+    mon = Monitor(Contract(policy("cache-aside")), {"k": "a", "j": "b"})
+    for e in cached("j", "b", "b", 1.0):
+        assert mon.feed(e) is None
+    (e,) = cached("k", "a", None, 1.0)  # the DB lost the row: the entry no longer matches
+    found = mon.feed(e)
+    assert found.clause == "convergence" and found.key == "k"
+    assert found.expected == "the cached entry equals the DB's value None"
+
+
+def test_convergence_observation_changes_no_explanation():
+    """Feeding a converged observation leaves the explanations as they were, so the reads
+    and DB observations after it are judged as before (no verdict moves)."""
+    from model import KeyMonitor
+
+    mon = KeyMonitor(Contract(policy("write-behind")), "k", "a")
+    for e in w("k", "b") + w("k", "c", ok=False):
+        mon.feed(e)
+    before = dict(mon.states)
+    assert mon.feed(cached("k", "c", "c", 1.0)[0]) is None
+    assert mon.states == before
+
+
+def test_a_monitor_forks_and_its_signature_tells_equal_futures():
+    from model import KeyMonitor
+
+    mon = KeyMonitor(Contract(policy("write-through")), "k", "a")
+    for e in w("k", "b"):
+        mon.feed(e)
+    twin = mon.fork()
+    assert twin.signature() == mon.signature()
+    invoke, ok = r("k", "b", 1.0)
+    assert twin.feed(invoke) is None
+    assert twin.signature() != mon.signature()
+    assert twin.feed(ok) is None
+    # The original goes its own way; the twin never saw that observation.
+    assert mon.feed(DbObserved("k", "a", 1.0)).clause == "durable-on-ack"
+    assert twin.feed(DbObserved("k", "b", 1.0)) is None
