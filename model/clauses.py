@@ -8,16 +8,23 @@ from __future__ import annotations
 
 from attrs import frozen
 
-__all__ = ["Clause", "CLAUSES", "clause"]
+__all__ = ["CLAUSES", "Clause", "clause"]
 
 
 @frozen
 class Clause:
-    """One promise of a policy contract."""
+    """One promise of a policy contract.
+
+    Attributes:
+        implies: ids of the clauses this one is stronger than: a behaviour that keeps this
+            promise keeps those too (a linearizable read lags the DB by nothing, so it is
+            within any staleness bound). A policy that promises this one promises those.
+    """
 
     id: str
     title: str
     text: str
+    implies: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return self.id
@@ -36,6 +43,7 @@ _ALL = (
         "may linearize or not, but consistently; after a cache fault the subject could not "
         "repair, a stale value may be read only from the entry the fault left behind, and only "
         "until its TTL ends",
+        implies=("bounded-staleness",),
     ),
     Clause(
         "bounded-staleness",
@@ -80,6 +88,7 @@ _ALL = (
 )
 
 CLAUSES: dict[str, Clause] = {c.id: c for c in _ALL}
+assert all(i in CLAUSES for c in _ALL for i in c.implies), "a clause implies only known clauses"
 
 
 def clause(clause_id: str) -> Clause:

@@ -4,11 +4,11 @@ transition rules live once, in model.contract."""
 
 from __future__ import annotations
 
-from attrs import frozen
+from attrs import evolve, frozen
 
 from model.clauses import CLAUSES, Clause
 
-__all__ = ["Policy", "POLICIES", "policy", "policy_names", "UnknownPolicy"]
+__all__ = ["POLICIES", "Policy", "UnknownPolicy", "policy", "policy_names"]
 
 # Faults every policy is checked under (ARCHITECTURE "Fault model").
 _COMMON_FAULTS = (
@@ -56,6 +56,43 @@ class Policy:
             ids.insert(0, "durable-on-ack")
         ids += ["convergence", "liveness", "subject-error"]
         return tuple(CLAUSES[i] for i in ids)
+
+    def promises(self, clause_id: str) -> bool:
+        """Whether the policy's contract keeps clause `clause_id`: it is one of its clauses,
+        or one of them implies it (write-through's linearizable reads are within any
+        staleness bound; write-around's bounded staleness is not linearizable).
+
+        Raises:
+            KeyError: naming the known clauses, for an unknown id.
+        """
+        if clause_id not in CLAUSES:
+            raise KeyError(f"unknown clause {clause_id!r}; known: {', '.join(CLAUSES)}")
+        return any(c.id == clause_id or clause_id in c.implies for c in self.clauses)
+
+    def asked_for(self, clause_id: str) -> Policy:
+        """This policy with the switch that decides `clause_id` set so that its contract
+        judges that clause: write-around asked for linearizable reads is judged as
+        cache-aside is, write-behind asked for durable on ack as an unbuffered policy,
+        cache-aside asked for bounded staleness by the staleness bound. Unchanged when the
+        clause is already one of its own, or no switch decides it.
+
+        Raises:
+            KeyError: naming the known clauses, for an unknown id.
+        """
+        if clause_id not in CLAUSES:
+            raise KeyError(f"unknown clause {clause_id!r}; known: {', '.join(CLAUSES)}")
+        if any(c.id == clause_id for c in self.clauses):
+            return self
+        switch: dict[str, object]
+        if clause_id in ("linearizable-reads", "bounded-staleness"):
+            switch = {"bounded_staleness": clause_id == "bounded-staleness"}
+        elif clause_id == "durable-on-ack":
+            switch = {"buffered": False}
+        elif clause_id in ("eventual-persistence", "bounded-loss"):
+            switch = {"buffered": True}
+        else:
+            return self
+        return evolve(self, name=f"{self.name} asked for {clause_id}", aliases=(), **switch)
 
 
 POLICIES: dict[str, Policy] = {

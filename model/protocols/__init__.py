@@ -4,9 +4,34 @@ Pure data and pure Python: proofs/ derives both its explicit-state and its Z3 en
 from these definitions, so the semantics of each protocol is written exactly once.
 """
 
-from model.protocols.builder import END, FAIL, Branch, OpContext, Protocol, Step, build, make_scenario
-from model.protocols.catalog import PROTOCOLS, REQUIRED, Row, protocol_by_id, rows_for
-from model.protocols.properties import PROPERTIES, Property, property_by_id
+from model.protocols.builder import (
+    END,
+    FAIL,
+    Branch,
+    OpContext,
+    Protocol,
+    Step,
+    build,
+    make_scenario,
+)
+from model.protocols.catalog import (
+    PROTOCOLS,
+    REQUIRED,
+    STALENESS,
+    TABLE,
+    Row,
+    protocol_by_id,
+    rows_for,
+    stronger_guarantee,
+)
+from model.protocols.properties import (
+    EXACT,
+    PARTIAL,
+    PROPERTIES,
+    Property,
+    Refines,
+    property_by_id,
+)
 from model.protocols.system import (
     ABSENT,
     INITIAL,
@@ -21,20 +46,25 @@ from model.protocols.system import (
 
 __all__ = [
     "ABSENT",
-    "INITIAL",
     "END",
+    "EXACT",
     "FAIL",
+    "INITIAL",
+    "PARTIAL",
+    "PROPERTIES",
+    "PROTOCOLS",
+    "REQUIRED",
+    "STALENESS",
+    "TABLE",
     "Action",
     "Branch",
     "Client",
     "Faults",
     "Op",
     "OpContext",
-    "PROPERTIES",
-    "PROTOCOLS",
     "Property",
     "Protocol",
-    "REQUIRED",
+    "Refines",
     "Row",
     "Scenario",
     "Step",
@@ -45,4 +75,5 @@ __all__ = [
     "property_by_id",
     "protocol_by_id",
     "rows_for",
+    "stronger_guarantee",
 ]

@@ -44,18 +44,19 @@ from model.protocols.system import (
     TransitionSystem,
     Variable,
 )
+from model.scenario_format import CLOCK_ADVANCE
 
 __all__ = [
     "END",
     "FAIL",
     "Branch",
-    "Step",
-    "Protocol",
     "OpContext",
+    "Protocol",
+    "Step",
     "build",
-    "make_scenario",
     "db_had",
     "flag",
+    "make_scenario",
 ]
 
 #: Branch target: the operation returns normally (a write is acknowledged).
@@ -93,10 +94,19 @@ class Protocol:
     id: str
     policy: str
     summary: str
-    steps: Callable[["OpContext", Op], Sequence[Step]]
+    steps: Callable[[OpContext, Op], Sequence[Step]]
     default: Scenario
     queue: bool = False  # uses the environment's durable queue
     buffer: bool = False  # keeps pending writes in process memory (lost on crash)
+    # Every cache entry it writes carries a TTL (the staleness bound T): a clock advance
+    # past it empties the cache. Without one, an entry stays until it is overwritten.
+    fill_ttl: bool = False
+
+    @property
+    def durable(self) -> bool:
+        """Whether what it has acknowledged survives a crash (it keeps nothing pending in
+        process memory): what it would declare as ``subject.durable``."""
+        return not self.buffer
 
 
 def make_scenario(
@@ -169,7 +179,7 @@ class OpContext:
             for c in range(INITIAL, self.scenario.value_count)
         )
         regressed = ("h_db_regressed", or_(flag("h_db_regressed"), lt(x, var("db"))))
-        return (regressed, *had, ("db", x))
+        return (regressed, *had, *_windows_store(x, self.scenario), ("db", x))
 
     # The durable queue is a fixed array of slots q0..qn-1, oldest first, ABSENT-padded.
     def queue_head(self) -> Expr:
@@ -204,6 +214,47 @@ def _sequential(assignments: Sequence[tuple[str, Expr]]) -> dict[str, Expr]:
     return current
 
 
+# ---- time: the clock, TTLs and the staleness window ------------------------------------
+#
+# Time is modelled only as far as bounded staleness needs it. One clock advance moves past
+# the TTL T, every store call takes no time, so a value the DB stopped holding before the
+# last advance is older than T, and one it held since is not. For each value, ``h_cur<c>``
+# says whether the DB has held it since the last advance; for each client, ``h_win<c>_<cl>``
+# whether it is within the window of the client's read in progress: the DB has held it
+# since the start of the period in which the read began (a read may return a value as old
+# as T before its invocation, and anything newer). These variables exist only in scenarios
+# with a clock advance; without one nothing can be older than T.
+
+
+def _timed(sc: Scenario) -> bool:
+    return sc.faults.advance > 0
+
+
+def _values(sc: Scenario) -> range:
+    return range(INITIAL, sc.value_count)
+
+
+def _windows_store(x: Expr, sc: Scenario) -> Assignments:
+    """The DB now holds ``x``: it is current in this period, and in every read's window."""
+    if not _timed(sc):
+        return ()
+    out = [(f"h_cur{c}", or_(flag(f"h_cur{c}"), eq(x, c))) for c in _values(sc)]
+    out += [(f"h_win{c}_{cl.name}", or_(flag(f"h_win{c}_{cl.name}"), eq(x, c)))
+            for cl in sc.clients for c in _values(sc)]
+    return tuple(out)
+
+
+def _window_opens(ctx: OpContext) -> Assignments:
+    """A read begins: its window is what the DB has held in the current period."""
+    if not _timed(ctx.scenario) or ctx.op.kind != "read":
+        return ()
+    return tuple((f"h_win{c}_{ctx.client}", var(f"h_cur{c}")) for c in _values(ctx.scenario))
+
+
+def _in_window(x: Expr, ctx: OpContext) -> Expr:
+    return or_(*(and_(eq(x, c), flag(f"h_win{c}_{ctx.client}")) for c in _values(ctx.scenario)))
+
+
 def _completion(ctx: OpContext, branch: Branch) -> Assignments:
     """History updates when an operation returns normally (implicit for every protocol)."""
     lastw = f"h_lastw_{ctx.client}"
@@ -217,7 +268,11 @@ def _completion(ctx: OpContext, branch: Branch) -> Assignments:
     if ctx.op.kind == "read":
         assert branch.result is not None, f"read step of {ctx.client} ends without a result"
         bad = and_(ne(var(lastw), ABSENT), ne(branch.result, var(lastw)))
-        return (("h_ryw_bad", or_(flag("h_ryw_bad"), bad)),)
+        out: Assignments = (("h_ryw_bad", or_(flag("h_ryw_bad"), bad)),)
+        if _timed(ctx.scenario):
+            stale = not_(_in_window(branch.result, ctx))
+            out += (("h_stale_bad", or_(flag("h_stale_bad"), stale)),)
+        return out
     if ctx.op.kind == "flush":
         return (("h_settled", const(1)),)
     return ()
@@ -257,6 +312,18 @@ def build(protocol: Protocol, scenario: Scenario | None = None) -> TransitionSys
     for c in range(INITIAL, sc.value_count):
         variables.append(Variable(f"h_db_had{c}", 0, 1))
         init[f"h_db_had{c}"] = 1 if c == INITIAL else 0
+    if _timed(sc):
+        variables.append(Variable("advance_left", 0, sc.faults.advance))
+        init["advance_left"] = sc.faults.advance
+        variables.append(Variable("h_stale_bad", 0, 1))
+        init["h_stale_bad"] = 0
+        for c in _values(sc):
+            variables.append(Variable(f"h_cur{c}", 0, 1))
+            init[f"h_cur{c}"] = 1 if c == INITIAL else 0
+        for cl in sc.clients:
+            for c in _values(sc):
+                variables.append(Variable(f"h_win{c}_{cl.name}", 0, 1))
+                init[f"h_win{c}_{cl.name}"] = 1 if c == INITIAL else 0
 
     actions: list[Action] = []
     done_of: dict[str, int] = {}
@@ -283,12 +350,15 @@ def build(protocol: Protocol, scenario: Scenario | None = None) -> TransitionSys
             after = bases[i + 1] if i + 1 < len(bases) else n
             for j, step in enumerate(steps):
                 for k, br in enumerate(step.branches):
-                    seq = list(br.do)
+                    # The operation's first store call is where it begins (its invocation).
+                    seq = list(_window_opens(ctx)) if j == 0 else []
+                    seq += br.do
+                    outcome = None
                     if br.goto == END:
                         seq += _completion(ctx, br)
-                        target = after
+                        target, outcome = after, "ok"
                     elif br.goto == FAIL:
-                        target = after
+                        target, outcome = after, "fail"
                     else:
                         target = where[br.goto]
                     seq.append((pc, const(target)))
@@ -306,6 +376,8 @@ def build(protocol: Protocol, scenario: Scenario | None = None) -> TransitionSys
                             effects=tuple(_sequential(seq).items()),
                             call=step.call,
                             op=i,
+                            outcome=outcome,
+                            result=br.result if outcome == "ok" and op.kind == "read" else None,
                         )
                     )
     for name in sorted(locals_all):
@@ -313,7 +385,7 @@ def build(protocol: Protocol, scenario: Scenario | None = None) -> TransitionSys
         init[name] = ABSENT
 
     quiescent = and_(*(eq(var(f"{c}_pc"), d) for c, d in done_of.items()))
-    actions += _faults(sc, variables, init, quiescent, bases_of, done_of)
+    actions += _faults(sc, variables, init, quiescent, bases_of, done_of, protocol.fill_ttl)
     names = [a.name for a in actions]
     assert len(set(names)) == len(names), "action names must identify actions in traces"
     cached = ite(OpContext.is_value(var("cache"), sc), var("cache"), ABSENT)
@@ -339,6 +411,7 @@ def _faults(
     quiescent: Expr,
     bases_of: dict[str, list[int]],
     done_of: dict[str, int],
+    fill_ttl: bool = False,
 ) -> list[Action]:
     """Environment actions; only while some client still has work (afterwards they change
     nothing a property looks at, and excluding them keeps the state graphs small)."""
@@ -376,6 +449,17 @@ def _faults(
         effects.append(("h_settled", const(0)))
         out.append(Action("env.crash", "env", and_(busy, lt(0, left)), tuple(effects),
                           fault="crash"))
+    if _timed(sc):
+        left = var("advance_left")
+        # Past the TTL: what the DB holds now is the only value of the new period; every
+        # entry with a TTL (all of a protocol whose fills carry one) has expired.
+        tick: list[tuple[str, Expr]] = [("advance_left", _minus_one(left, sc.faults.advance))]
+        tick += [(f"h_cur{c}", eq(var("db"), c)) for c in _values(sc)]
+        if fill_ttl:
+            tick.append(("cache", const(ABSENT)))
+        out.append(Action("env.clock-advance", "env", and_(busy, lt(0, left)),
+                          tuple((n, ite(e, 1, 0) if is_boolean(e) else e) for n, e in tick),
+                          fault=CLOCK_ADVANCE))
     return out
 
 

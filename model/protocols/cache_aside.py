@@ -6,19 +6,29 @@ old value before the write and fills after the delete. ``ca-lease`` closes it wi
 lease: a reader on a miss first installs its own token with ``cas(None, token)``; the
 writer's delete removes any token, so the reader's final ``cas(token, value)`` fails if a
 write happened in between. ``wa-no-invalidate`` is write-around without invalidation: the
-write touches only the DB and cached entries expire by TTL.
+write touches only the DB and cached entries expire by TTL. ``wa-untimed-fill`` is the same
+algorithm with fills that carry no TTL (the mistake of the mutant
+``cache_aside_no_invalidation``): nothing ever ends a stale entry.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from model.protocols.builder import END, FAIL, Branch, OpContext, Protocol, Step, make_scenario
+from model.protocols.builder import (
+    END,
+    FAIL,
+    Branch,
+    OpContext,
+    Protocol,
+    Step,
+    make_scenario,
+)
 from model.protocols.expr import TRUE, eq, not_, var
 from model.protocols.reads import cache_read
 from model.protocols.system import ABSENT, INITIAL, Faults, Op
 
-__all__ = ["CA_INVALIDATE", "CA_LEASE", "WA_NO_INVALIDATE"]
+__all__ = ["CA_INVALIDATE", "CA_LEASE", "WA_NO_INVALIDATE", "WA_UNTIMED_FILL"]
 
 UP, DOWN = eq(var("db_up"), 1), eq(var("db_up"), 0)
 
@@ -106,5 +116,11 @@ CA_LEASE = Protocol(
 WA_NO_INVALIDATE = Protocol(
     "wa-no-invalidate", "write-around",
     "db.put only; a miss fills with cache.set (with a TTL; the entry is stale until it expires)",
+    _write_around, make_scenario({"c0": ["write", "read"]}, Faults(), INITIAL), fill_ttl=True,
+)
+WA_UNTIMED_FILL = Protocol(
+    "wa-untimed-fill", "write-around",
+    "db.put only; a miss fills with cache.set without a TTL (a stale entry stays until "
+    "overwritten)",
     _write_around, make_scenario({"c0": ["write", "read"]}, Faults(), INITIAL),
 )

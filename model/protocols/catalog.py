@@ -1,19 +1,37 @@
-"""The protocol registry and the table of results issue 5 asks to settle.
+"""The protocol registry and the tables of results ``prove`` settles.
 
-``REQUIRED`` lists, for each row, the protocol, the property and the scenario bounds; the
-``expected`` verdict is the issue's claim, kept only to be compared with what the engines
-derive (the tool's verdict is reported either way, and a disagreement is shown).
+``REQUIRED`` lists, for each row issue 5 asks to settle, the protocol, the property and
+the scenario bounds; ``STALENESS`` adds the rows of bounded staleness's step-level form
+(issue 17). The ``expected`` verdict is the issue's claim, kept only to be compared with
+what the engines derive (the tool's verdict is reported either way, and a disagreement is
+shown). ``TABLE`` is both, the rows ``prove`` settles by default.
+
+A row may ask a protocol for more than its policy promises (``wa-no-invalidate`` x
+``read-your-writes``: write-around promises bounded staleness, not linearizable reads).
+Such a row is a *stronger-guarantee* row: :func:`stronger_guarantee` derives it from the
+protocol's policy (and durability) and the clause the property refines, never from a list.
 """
 
 from __future__ import annotations
 
 import attrs
 
+from model.policies import policy
 from model.protocols.builder import Protocol, make_scenario
-from model.protocols.cache_aside import CA_INVALIDATE, CA_LEASE, WA_NO_INVALIDATE
-from model.protocols.properties import property_by_id
+from model.protocols.cache_aside import (
+    CA_INVALIDATE,
+    CA_LEASE,
+    WA_NO_INVALIDATE,
+    WA_UNTIMED_FILL,
+)
+from model.protocols.properties import Property, property_by_id
 from model.protocols.system import INITIAL, Faults, Scenario
-from model.protocols.write_behind import WB_DURABLE, WB_POP_BEFORE_COMMIT, WB_REQUEUE, WB_VOLATILE
+from model.protocols.write_behind import (
+    WB_DURABLE,
+    WB_POP_BEFORE_COMMIT,
+    WB_REQUEUE,
+    WB_VOLATILE,
+)
 from model.protocols.write_through import (
     WT_CACHE_FIRST_SET,
     WT_DB_FIRST_INVALIDATE,
@@ -21,7 +39,16 @@ from model.protocols.write_through import (
     WT_VERSIONED,
 )
 
-__all__ = ["PROTOCOLS", "Row", "REQUIRED", "protocol_by_id", "rows_for"]
+__all__ = [
+    "PROTOCOLS",
+    "REQUIRED",
+    "STALENESS",
+    "TABLE",
+    "Row",
+    "protocol_by_id",
+    "rows_for",
+    "stronger_guarantee",
+]
 
 PROTOCOLS: tuple[Protocol, ...] = (
     WT_DB_FIRST_SET,
@@ -31,6 +58,7 @@ PROTOCOLS: tuple[Protocol, ...] = (
     CA_INVALIDATE,
     CA_LEASE,
     WA_NO_INVALIDATE,
+    WA_UNTIMED_FILL,
     WB_VOLATILE,
     WB_DURABLE,
     WB_REQUEUE,
@@ -50,6 +78,31 @@ class Row:
     def __attrs_post_init__(self) -> None:
         protocol_by_id(self.protocol)
         property_by_id(self.property)
+
+    @property
+    def stronger_guarantee(self) -> str | None:
+        """Why the row asks the protocol for more than its policy promises, or None."""
+        return stronger_guarantee(protocol_by_id(self.protocol), property_by_id(self.property))
+
+
+def stronger_guarantee(protocol: Protocol, prop: Property) -> str | None:
+    """Why ``prop`` asks ``protocol`` for a guarantee stronger than it promises, or None.
+
+    Derived, not listed: the clause the property refines is not among the clauses of the
+    protocol's policy (nor implied by one), or the property reads the clause for a subject
+    that declares ``durable = True`` and the protocol keeps writes in process memory.
+    """
+    pol = policy(protocol.policy)
+    ref = prop.refines
+    cid = ref.clause.id
+    if not pol.promises(cid):
+        if cid in ("linearizable-reads", "bounded-staleness"):
+            return f"{pol.name} promises {pol.read_clause}, not {cid}"
+        return f"{cid} is not a clause of {pol.name}"
+    if ref.durable and not protocol.durable:
+        return (f"{protocol.id} keeps acknowledged writes in process memory (durable = False); "
+                f"the property reads {cid} for a subject that declares durable = True")
+    return None
 
 
 def protocol_by_id(pid: str) -> Protocol:
@@ -79,16 +132,36 @@ REQUIRED: tuple[Row, ...] = (
     Row("wa-no-invalidate", "read-your-writes", WA_NO_INVALIDATE.default, "REFUTED"),
 )
 
+# One writer-reader; the cache holds v0 from an earlier fill (with the protocol's TTL, if
+# its fills have one); the clock may pass the TTL once.
+_WRITE_READ_READ_CLOCK = make_scenario({"c0": ["write", "read", "read"]}, Faults(advance=1),
+                                       INITIAL)
+# A reader reading twice beside a writer; the clock may pass the TTL once.
+_READER_WRITER_CLOCK = make_scenario({"c0": ["read", "read"], "c1": ["write"]},
+                                     Faults(advance=1))
+
+STALENESS: tuple[Row, ...] = (
+    # Write-around's own read clause: the stale read of the earlier fill ends with its TTL.
+    Row("wa-no-invalidate", "bounded-staleness", _WRITE_READ_READ_CLOCK, "PROVED"),
+    # The same algorithm with untimed fills: the stale entry outlives the TTL.
+    Row("wa-untimed-fill", "bounded-staleness", _WRITE_READ_READ_CLOCK, "REFUTED"),
+    # The textbook cache-aside: no TTL ends an entry the invalidation has not removed yet
+    # (a writer paused between db.put and cache.delete), nor a stale fill.
+    Row("ca-invalidate", "bounded-staleness", _READER_WRITER_CLOCK, "REFUTED"),
+)
+
+TABLE: tuple[Row, ...] = REQUIRED + STALENESS
+
 
 def rows_for(protocol: str | None = None, prop: str | None = None) -> tuple[Row, ...]:
-    """The required rows matching the filters; for a pair outside the table, one row on the
-    protocol's default scenario."""
+    """The rows of ``TABLE`` matching the filters; for a pair outside the table, one row on
+    the protocol's default scenario."""
     if protocol is not None:
         protocol_by_id(protocol)
     if prop is not None:
         property_by_id(prop)
     rows = tuple(
-        r for r in REQUIRED
+        r for r in TABLE
         if (protocol is None or r.protocol == protocol) and (prop is None or r.property == prop)
     )
     if rows or protocol is None or prop is None:

@@ -21,15 +21,15 @@ import attrs
 from model.protocols.expr import Expr
 
 __all__ = [
-    "Variable",
-    "Action",
-    "Op",
-    "Client",
-    "Faults",
-    "Scenario",
-    "TransitionSystem",
     "ABSENT",
     "INITIAL",
+    "Action",
+    "Client",
+    "Faults",
+    "Op",
+    "Scenario",
+    "TransitionSystem",
+    "Variable",
 ]
 
 #: Value code of "no value" (absent cache entry or DB row).
@@ -63,6 +63,10 @@ class Action:
     call: str | None = None  # store call ("db.put", "cache.cas", "queue.peek"...)
     fault: str | None = None  # fault name for environment actions ("db-down", "crash")
     op: int | None = None  # index of the client operation this step belongs to
+    # How the step ends its operation: "ok" (it returns; a write is acknowledged), "fail"
+    # (it raises), None (the operation goes on). What a read returns, when it returns.
+    outcome: str | None = None
+    result: Expr | None = None
 
 
 @attrs.frozen(slots=True)
@@ -85,6 +89,9 @@ class Faults:
 
     db_down: int = 0  # each db-down may be followed by one db-up
     crash: int = 0  # application crash followed by recovery (factory called again)
+    # The clock moves past the fill TTL (which is also the staleness bound T): every entry
+    # with a TTL expires, and a value the DB stopped holding before it is older than T.
+    advance: int = 0
 
     def describe(self) -> str:
         parts = []
@@ -92,6 +99,8 @@ class Faults:
             parts.append(f"db-down/up x{self.db_down}")
         if self.crash:
             parts.append(f"crash+recovery x{self.crash}")
+        if self.advance:
+            parts.append(f"clock past the TTL x{self.advance}")
         return ", ".join(parts) if parts else "no faults"
 
 

@@ -20,7 +20,8 @@ def run(argv):
 
 def test_prove_one_row_prints_the_table_and_exits_0(tmp_path):
     path = tmp_path / "rows.json"
-    code, out = run(["prove", "--protocol", "ca-invalidate", "--json", str(path),
+    code, out = run(["prove", "--protocol", "ca-invalidate", "--property", "consistent-at-quiescence",
+                     "--json", str(path),
                      "--scenarios", str(tmp_path / "sc")])
     assert code == 0, out
     assert "ca-invalidate" in out and "REFUTED" in out and "c0: read; c1: write v1" in out

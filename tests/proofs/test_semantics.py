@@ -12,19 +12,26 @@ import random
 import pytest
 import z3
 
-from model.protocols import PROTOCOLS, build
+from model.protocols import PROTOCOLS, STALENESS, build, protocol_by_id
 from model.protocols.expr import eq, evaluate, ite, lt, var
 from proofs.explicit import _successor_function, compile_expr
 from proofs.symbolic import Encoding
+
+
+# Every protocol on its default scenario, and the scenarios with a clock (whose time and
+# staleness-window variables exist only there).
+SYSTEMS = [(p, None) for p in PROTOCOLS] + [(protocol_by_id(r.protocol), r.scenario)
+                                            for r in STALENESS]
+SYSTEM_IDS = [p.id for p in PROTOCOLS] + [f"{r.protocol}-clock" for r in STALENESS]
 
 
 def _random_state(system, rng):
     return {v.name: rng.randint(v.lo, v.hi) for v in system.variables}
 
 
-@pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda p: p.id)
-def test_compiled_python_matches_reference(protocol):
-    system = build(protocol)
+@pytest.mark.parametrize("protocol, scenario", SYSTEMS, ids=SYSTEM_IDS)
+def test_compiled_python_matches_reference(protocol, scenario):
+    system = build(protocol, scenario)
     rng = random.Random(protocol.id)
     successors = _successor_function(system)
     names = [v.name for v in system.variables]
@@ -39,9 +46,9 @@ def test_compiled_python_matches_reference(protocol):
         assert sorted(successors(tuple(state[n] for n in names))) == sorted(expected)
 
 
-@pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda p: p.id)
-def test_z3_translation_matches_reference(protocol):
-    system = build(protocol)
+@pytest.mark.parametrize("protocol, scenario", SYSTEMS, ids=SYSTEM_IDS)
+def test_z3_translation_matches_reference(protocol, scenario):
+    system = build(protocol, scenario)
     rng = random.Random(protocol.id + "z3")
     enc = Encoding(system)
     s0, s1 = enc.state(0), enc.state(1)
