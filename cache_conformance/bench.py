@@ -37,11 +37,11 @@ from typing import Any
 import attrs
 
 from conformance.backends.sql_store import (
-    _CREATE,
-    _DROP,
-    _PUT,
-    _PUT_MANY_PG,
+    CREATE,
+    DROP,
     POSTGRES,
+    PUT,
+    PUT_MANY_PG,
     SQLITE,
 )
 
@@ -133,21 +133,21 @@ def bare_upsert(connection: Any, table: str) -> tuple[Callable[[str], Any], Call
     postgres = type(connection).__module__.startswith("psycopg")
     dialect = POSTGRES if postgres else SQLITE
     quoted = f'"{table}"'
-    sql = dialect.sql(_PUT, quoted)
-    connection.execute(dialect.sql(_CREATE.replace("{blob}", dialect.blob), quoted))
+    sql = dialect.sql(PUT, quoted)
+    connection.execute(dialect.sql(CREATE.replace("{blob}", dialect.blob), quoted))
 
     def one(key: str) -> None:
         connection.execute(sql, (key.encode(), b"value"))
 
     def close() -> None:
-        connection.execute(dialect.sql(_DROP, quoted))
+        connection.execute(dialect.sql(DROP, quoted))
 
     if postgres:
         def batch(rows: list) -> None:
             with connection.transaction(), connection.cursor() as cur:
                 cur.executemany(sql, rows)
 
-        arrays = dialect.sql(_PUT_MANY_PG, quoted)
+        arrays = dialect.sql(PUT_MANY_PG, quoted)
 
         def statement(rows: list) -> None:
             connection.execute(arrays, ([k for k, _ in rows], [v for _, v in rows]))
