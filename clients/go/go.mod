@@ -1,0 +1,3 @@
+module cacheconformance
+
+go 1.19
