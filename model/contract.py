@@ -115,6 +115,12 @@ class Contract:
         for op in s.open_reads:
             for v, note in self.readable(s, now):
                 yield s.but(open_reads=s.open_reads - {op}, read_results=s.read_results | {(op, v)}), note
+            for w in s.limbo:
+                # A write in limbo takes effect immediately before the read that first
+                # returns its value (see `_reveal`).
+                yield self._linearize_write(
+                    s, w[1], now, limbo=s.limbo - {w}, open_reads=s.open_reads - {op},
+                    read_results=s.read_results | {(op, w[1])}), None
         if persist and self.policy.buffered and s.pending:
             # A background flush may persist any pending write; it takes the earlier ones
             # with it (coalescing), so the DB only ever moves forward in linearization order.
@@ -150,12 +156,13 @@ class Contract:
         state whose limbo is covered by an otherwise identical state found earlier is not
         explored at all (see `subsume`): n indeterminate writes cost O(n) states, not 2^n."""
         out: Explanations = dict(states)
-        # Only buffered policies move writes out of limbo here; elsewhere limbo is constant
-        # through the closure and there is nothing to subsume.
         buffered = self.policy.buffered
+        # A read takes a write out of limbo (see `moves`); with none in limbo there is
+        # nothing to subsume.
+        prune = buffered or any(s.limbo for s in states)
         # base state (limbo emptied) -> the limbo sets kept for it
         covers: dict[KeyState, list[frozenset[tuple[int, str]]]] = {}
-        if buffered:
+        if prune:
             for s in states:
                 if s.limbo:
                     covers.setdefault(s.but(limbo=frozenset()), []).append(s.limbo)
@@ -176,7 +183,7 @@ class Contract:
                         out[t] = tn
                         frontier.append((t, tn))
                     continue
-                if buffered and t.limbo:
+                if prune and t.limbo:
                     kept = covers.setdefault(t.but(limbo=frozenset()), [])
                     if any(t.limbo <= k for k in kept):
                         continue
@@ -187,7 +194,7 @@ class Contract:
                     out = subsume(out)
                     if len(out) > limit:
                         return None
-        return subsume(out) if buffered else out
+        return subsume(out) if prune else out
 
     # ---- observations ------------------------------------------------------------------
 
@@ -227,15 +234,19 @@ class Contract:
             return states if self.converged(event) else {}
         else:
             raise TypeError(f"not an event: {event!r}")
-        revealed = self._reveal(states, seen, now)
-        closed = closed and revealed is states
-        states = subsume(revealed)
         if not closed:
+            # Closed before a write in limbo is revealed: every operation open now may
+            # linearize before it (see `_reveal`).
             states = self.closure(states, now, limit, persist=False)  # type: ignore[assignment]
             if states is None:
                 return None
         if isinstance(event, Ok):
             return self._complete(states, event)
+        revealed = self._reveal(states, seen, now)
+        if revealed is not states:
+            states = self.closure(subsume(revealed), now, limit, persist=False)  # type: ignore[assignment]
+            if states is None:
+                return None
         return self._db_holds(states, seen)
 
     @staticmethod
@@ -256,12 +267,31 @@ class Contract:
         return isinstance(event, Ok)
 
     def _reveal(self, states: Explanations, value: str | None, now: float) -> Explanations:
-        """An indeterminate write is made to take effect only when an observation shows
-        its value. Taking effect earlier, unobserved, explains nothing more: unbuffered,
-        the value and the DB move together and a later write can still overwrite it;
-        buffered, it is placed at any position among the writes still pending, which is
-        everywhere an earlier, unobserved effect could have put it. So n writes in limbo
-        cost a handful of states, not every order of them."""
+        """The states in which the DB observation of `value` at `now` first shows a write
+        in limbo, from `states` closed under moves at `now`.
+
+        An indeterminate write is made to take effect only where something first observes
+        its value: immediately before the first read that returns it (a move of that read,
+        see `moves`), or, when the DB shows it first, here. That is exact: in any
+        linearization the write's effect can be moved later, up to that first observation,
+        because nothing in between touches its value (a write in between would hide it
+        from the observer; a read in between would be the first observer), and a write
+        nothing observes can be left out. Taking effect at the *completion* of the read
+        that returns it, as this method once did for reads, is not the same: the
+        operations open during that read may have to linearize before the write (a read of
+        the previous value still open; a write that completed during the read), and they
+        could not (tests/model/test_register_regressions.py).
+
+        Here: `states` is closed first (every operation open now may linearize before the
+        write) and `observe` closes the result again. Unbuffered, the write is the latest
+        (the DB holds the latest value); buffered, it sits at any position among the
+        writes still pending, which is everywhere an earlier, unobserved effect could have
+        put it (anything before them is persisted or coalesced away).
+
+        Writes in limbo remain options until revealed, so `subsume` stays sound: a state
+        with more of them has every move of one with fewer (each reveal leads to a state
+        with a superset again), hence every future. n writes in limbo cost O(n) states
+        per open read, not every order of them."""
         out: Explanations = states  # copied on the first write revealed: unchanged is common
         for s, n in states.items():
             for w in s.limbo:

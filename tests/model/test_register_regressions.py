@@ -54,7 +54,6 @@ HISTORIES = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="Contract._reveal places a revealed write at the read's completion")
 @pytest.mark.parametrize("name", list(HISTORIES))
 def test_linearizable_history_with_a_late_revealed_write_conforms(name):
     history = HISTORIES[name]
