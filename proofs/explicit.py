@@ -4,8 +4,9 @@ The model's expressions are compiled once to Python source (states are tuples of
 variables are tuple positions), so exploring a state costs one call of a generated
 function instead of walking expression trees. Breadth-first search makes the first bad
 state found a nearest one, hence its path from the initial state a shortest
-counterexample. The exploration is exhaustive for the scenario's bounds: every model
-terminates (operations and faults are finite), so no depth bound is needed.
+counterexample. The exploration is complete for the scenario (its clients, their
+operations, its faults): every model terminates, so no depth bound is needed. It proves
+nothing for another scenario: more clients, operations or faults are another exploration.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ import networkx as nx
 
 from model.protocols import Property, TransitionSystem
 from model.protocols.expr import And, Const, Eq, Expr, Ite, Lt, Not, Or, Var, is_boolean
-from proofs.verdict import PROVED, REFUTED, Result, decode_trace
+from proofs.verdict import EVERY_INTERLEAVING, PROVED, REFUTED, Result, decode_trace
 
-__all__ = ["Exploration", "explore", "check", "compile_expr", "to_python"]
+__all__ = ["Exploration", "check", "compile_expr", "explore", "to_python"]
 
 State = tuple[int, ...]
 
@@ -49,7 +50,7 @@ def to_python(e: Expr, index: dict[str, int]) -> str:
 
 def compile_expr(e: Expr, system: TransitionSystem) -> Callable[[State], int | bool]:
     src = f"lambda s: {to_python(e, system.index())}"
-    return eval(compile(src, f"<{system.protocol}>", "eval"))  # noqa: S307 - our own DSL
+    return eval(compile(src, f"<{system.protocol}>", "eval"))
 
 
 def _pc_test(guard: Expr) -> tuple[str, int, Expr] | None:
@@ -189,13 +190,13 @@ def check(system: TransitionSystem, prop: Property, exploration: Exploration | N
         edges=ex.graph.number_of_edges(),
     )
     if not bad:
-        return Result(verdict=PROVED, bound="exhaustive (every interleaving)", **common)
+        return Result(verdict=PROVED, bound=EVERY_INTERLEAVING, **common)
     path = ex.path_to(bad[0])
     states = [ex.as_dict(s) for s, _ in path] + [ex.as_dict(bad[0])]
     trace = decode_trace(
         system, [a for _, a in path], states, prop=prop.id, engine="explicit"
     )
     return Result(
-        verdict=REFUTED, bound="exhaustive (every interleaving)", trace=trace,
+        verdict=REFUTED, bound=EVERY_INTERLEAVING, trace=trace,
         reason=f"{len(bad)} of {common['states']} states violate it", **common,
     )

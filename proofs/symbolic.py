@@ -9,10 +9,14 @@ property, depth by depth:
   increasing order, so the first satisfiable one gives a shortest counterexample.
 * **k-induction** (k = i + 1): is there any path of k good, pairwise distinct states
   followed by a bad one, from an *arbitrary* start? If not, together with the base cases
-  the property holds at every depth: PROVED, unbounded.
+  the property holds at every depth: PROVED for every run of the scenario.
 * **completeness**: does any run from the initial state have ``i + 1`` steps at all? If
-  not, every run ends within ``i`` steps and the base cases covered all of them: PROVED,
-  unbounded (every model here terminates, since operations and faults are finite).
+  not, every run ends within ``i`` steps and the base cases covered all of them: PROVED for
+  every run of the scenario (every model here terminates: operations and faults are finite).
+
+Either way the proof is about the one scenario encoded (its clients, their operations, its
+faults): no result here holds for any number of operations or clients, so none is called
+unbounded.
 
 Solver outcomes are mapped explicitly: ``unsat`` -> the query's claim holds, ``sat`` ->
 counterexample, ``unknown`` -> UNKNOWN with ``reason_unknown()``; UNKNOWN never proves.
@@ -26,9 +30,9 @@ import z3
 
 from model.protocols import Property, TransitionSystem
 from model.protocols.expr import And, Const, Eq, Expr, Ite, Lt, Not, Or, Var, is_boolean
-from proofs.verdict import PROVED, REFUTED, UNKNOWN, Result, decode_trace
+from proofs.verdict import EVERY_RUN, PROVED, REFUTED, UNKNOWN, Result, decode_trace
 
-__all__ = ["to_z3", "Encoding", "check", "DEFAULT_TIMEOUT_MS"]
+__all__ = ["DEFAULT_TIMEOUT_MS", "Encoding", "check", "to_z3"]
 
 DEFAULT_TIMEOUT_MS = 60_000
 INDUCTION_LIMIT = 4
@@ -208,7 +212,7 @@ def check(
             longer = bmc.check()
             if longer == z3.unsat:
                 return Result(
-                    verdict=PROVED, bound=f"unbounded (every run ends within {i} steps)",
+                    verdict=PROVED, bound=f"{EVERY_RUN} (<= {i} steps)",
                     reason=f"no run has {i + 1} steps; bounded checks to depth {i} cover all runs",
                     seconds=time.perf_counter() - start, **common,
                 )
@@ -220,12 +224,12 @@ def check(
             step = _induction_step(system, prop, i + 1, min(timeout_ms, INDUCTION_TIMEOUT_MS))
             if step == z3.unsat:
                 return Result(
-                    verdict=PROVED, bound=f"unbounded ({i + 1}-induction)",
+                    verdict=PROVED, bound=f"{EVERY_RUN} ({i + 1}-induction)",
                     reason=f"base cases to depth {i} and the {i + 1}-induction step hold",
                     seconds=time.perf_counter() - start, **common,
                 )
     return Result(
-        verdict=PROVED, bound=f"bounded to k={depth}",
+        verdict=PROVED, bound=f"bounded to k={depth} (runs of <= {depth} steps)",
         reason=f"no counterexample of at most {depth} steps; not shown for longer runs",
         seconds=time.perf_counter() - start, **common,
     )

@@ -9,11 +9,30 @@ import attrs
 
 from model.protocols import TransitionSystem
 
-__all__ = ["PROVED", "REFUTED", "UNKNOWN", "TraceStep", "Trace", "Result", "decode_trace"]
+__all__ = [
+    "EVERY_INTERLEAVING",
+    "EVERY_RUN",
+    "PROVED",
+    "REFUTED",
+    "SCOPE",
+    "UNKNOWN",
+    "Result",
+    "Trace",
+    "TraceStep",
+    "decode_trace",
+]
 
 PROVED = "PROVED"
 REFUTED = "REFUTED"
 UNKNOWN = "UNKNOWN"
+
+# What a verdict covers. Every exploration is of one finite scenario (its clients, their
+# operations, its faults, its values): complete for it, and nothing beyond it. No result
+# of the engines holds for any number of operations or clients, so none says "unbounded".
+EVERY_INTERLEAVING = "all interleavings of the scenario"
+EVERY_RUN = "all runs of the scenario"
+SCOPE = ("proved for this scenario only (a complete exploration of its runs), not for "
+         "other numbers of clients, operations or faults")
 
 # Variables worth showing in a trace line: the stores, the queue and the buffer. History
 # and program counters are bookkeeping; they stay in the JSON states.
@@ -69,7 +88,7 @@ class Result:
     property: str
     engine: str
     verdict: str
-    bound: str  # what the verdict covers: "exhaustive", "unbounded (...)", "bounded to k=..."
+    bound: str  # what the verdict covers: every interleaving / every run of this scenario, or "bounded to k=..."
     seconds: float
     scenario: str
     states: int | None = None

@@ -88,29 +88,41 @@ def _all_rows() -> tuple[Any, ...]:
 def _table(outcomes: list[Any], console: Any) -> None:
     from rich.table import Table
 
-    table = Table(title="Protocol proofs", show_lines=False)
+    table = Table(title="Protocol proofs: each verdict is about the row's scenario only",
+                  caption="* stronger-guarantee row: the property asks for more than the "
+                          "protocol's policy promises", show_lines=False)
     for col in ("protocol", "property", "engine", "verdict", "bound", "seconds", "states",
-                "expected"):
+                "expected", "contract"):
         table.add_column(col, justify="right" if col in ("seconds", "states") else "left")
     for o in outcomes:
         for r in o.results:
             states = f"{r.states}" if r.states is not None else (
                 f"{len(r.trace)} steps" if r.trace is not None else "-")
             style = {"PROVED": "green", "REFUTED": "yellow"}.get(r.verdict, "red")
-            table.add_row(r.protocol, r.property, r.engine, f"[{style}]{r.verdict}[/]", r.bound,
-                          f"{r.seconds:.2f}", states, r.expected or "-")
+            # The refinement check runs on the explicit engine's graph: shown on its line.
+            ref = o.refinement.status if o.refinement is not None and r.engine == "explicit" else ""
+            prop = r.property + (" *" if o.stronger_guarantee else "")
+            table.add_row(r.protocol, prop, r.engine, f"[{style}]{r.verdict}[/]", r.bound,
+                          f"{r.seconds:.2f}", states, r.expected or "-", ref)
     console.print(table)
 
 
 def _details(outcomes: list[Any], console: Any) -> None:
-    from proofs.verdict import REFUTED
+    from proofs.verdict import PROVED, REFUTED, SCOPE
 
     for o in outcomes:
         first = o.results[0]
         head = f"{first.protocol} / {first.property}: {first.verdict}"
-        console.print(f"\n[bold]{head}[/]  bounds: {first.scenario}", highlight=False)
+        console.print(f"\n[bold]{head}[/]  scenario: {first.scenario}", highlight=False)
+        if first.verdict == PROVED:
+            console.print(f"  {SCOPE}", highlight=False)
+        if o.stronger_guarantee:
+            console.print(f"  stronger guarantee: {o.stronger_guarantee}", highlight=False)
         if o.note:
             console.print(f"  note: {o.note}", highlight=False)
+        if o.refinement is not None:
+            for line in o.refinement.lines():
+                console.print(f"  {line}", highlight=False, markup=False)
         for r in o.results:
             if r.verdict != REFUTED and r.reason:
                 console.print(f"  {r.engine}: {r.reason}", highlight=False)
@@ -150,12 +162,16 @@ def _prove(args: argparse.Namespace, stream: IO[str]) -> int:
             if trace is not None:
                 console.print(f"scenario: {write(trace, args.scenarios)}", highlight=False)
     if args.json_path is not None:
-        payload = [r.to_json() | {"agree": o.agree} for o in outcomes for r in o.results]
+        payload = [r.to_json() | o.to_json() for o in outcomes for r in o.results]
         Path(args.json_path).write_text(json.dumps(payload, indent=2) + "\n")
     settled = all(o.settled for o in outcomes)
-    total = sum(r.seconds for o in outcomes for r in o.results)
+    total = sum(r.seconds for o in outcomes for r in o.results) + sum(
+        o.refinement.seconds for o in outcomes if o.refinement is not None)
+    gaps = sum(1 for o in outcomes if o.refinement is not None and o.refinement.status == "known gap")
     console.print(f"\n{len(outcomes)} rows, {total:.1f} s; "
-                  + ("every row settled and the engines agree" if settled
+                  + ("every row settled: the engines agree, and the contract with them"
+                     + (f" ({gaps} known gap{'s' if gaps != 1 else ''} of the refinement check)"
+                        if gaps else "") if settled
                      else "NOT settled: " + "; ".join(
                          f"{o.row.protocol}/{o.row.property}: {o.note or 'UNKNOWN'}"
                          for o in outcomes if not o.settled)), highlight=False)

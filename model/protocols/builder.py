@@ -179,7 +179,7 @@ class OpContext:
             for c in range(INITIAL, self.scenario.value_count)
         )
         regressed = ("h_db_regressed", or_(flag("h_db_regressed"), lt(x, var("db"))))
-        return (regressed, *had, *_windows_store(x, self.scenario), ("db", x))
+        return (regressed, *had, *_current_store(x, self.scenario), ("db", x))
 
     # The durable queue is a fixed array of slots q0..qn-1, oldest first, ABSENT-padded.
     def queue_head(self) -> Expr:
@@ -216,14 +216,14 @@ def _sequential(assignments: Sequence[tuple[str, Expr]]) -> dict[str, Expr]:
 
 # ---- time: the clock, TTLs and the staleness window ------------------------------------
 #
-# Time is modelled only as far as bounded staleness needs it. One clock advance moves past
-# the TTL T, every store call takes no time, so a value the DB stopped holding before the
-# last advance is older than T, and one it held since is not. For each value, ``h_cur<c>``
-# says whether the DB has held it since the last advance; for each client, ``h_win<c>_<cl>``
-# whether it is within the window of the client's read in progress: the DB has held it
-# since the start of the period in which the read began (a read may return a value as old
-# as T before its invocation, and anything newer). These variables exist only in scenarios
-# with a clock advance; without one nothing can be older than T.
+# Time is modelled only as far as bounded staleness needs it. A clock advance moves past
+# the TTL T; store calls take no time. As in the harness, the clock advances only between
+# operations (no client is inside one), so a write takes effect, and a read returns,
+# within one TTL period. A value the DB stopped holding before the last advance is then
+# older than T; one it held since, or that a write in progress may already have made the
+# latest (a write may take effect from its invocation), is not. ``h_cur<c>`` says whether
+# value c is such a value. These variables exist only in scenarios with a clock advance:
+# without one nothing can be older than T.
 
 
 def _timed(sc: Scenario) -> bool:
@@ -234,25 +234,22 @@ def _values(sc: Scenario) -> range:
     return range(INITIAL, sc.value_count)
 
 
-def _windows_store(x: Expr, sc: Scenario) -> Assignments:
-    """The DB now holds ``x``: it is current in this period, and in every read's window."""
+def _current_store(x: Expr, sc: Scenario) -> Assignments:
+    """The DB now holds ``x``: it is current in this period."""
     if not _timed(sc):
         return ()
-    out = [(f"h_cur{c}", or_(flag(f"h_cur{c}"), eq(x, c))) for c in _values(sc)]
-    out += [(f"h_win{c}_{cl.name}", or_(flag(f"h_win{c}_{cl.name}"), eq(x, c)))
-            for cl in sc.clients for c in _values(sc)]
-    return tuple(out)
+    return tuple((f"h_cur{c}", or_(flag(f"h_cur{c}"), eq(x, c))) for c in _values(sc))
 
 
-def _window_opens(ctx: OpContext) -> Assignments:
-    """A read begins: its window is what the DB has held in the current period."""
-    if not _timed(ctx.scenario) or ctx.op.kind != "read":
+def _write_begins(ctx: OpContext) -> Assignments:
+    """A write begins: from now on it may have taken effect, its value may be read."""
+    if not _timed(ctx.scenario) or ctx.op.kind != "write" or ctx.op.value is None:
         return ()
-    return tuple((f"h_win{c}_{ctx.client}", var(f"h_cur{c}")) for c in _values(ctx.scenario))
+    return ((f"h_cur{ctx.op.value}", const(1)),)
 
 
-def _in_window(x: Expr, ctx: OpContext) -> Expr:
-    return or_(*(and_(eq(x, c), flag(f"h_win{c}_{ctx.client}")) for c in _values(ctx.scenario)))
+def _current(x: Expr, sc: Scenario) -> Expr:
+    return or_(*(and_(eq(x, c), flag(f"h_cur{c}")) for c in _values(sc)))
 
 
 def _completion(ctx: OpContext, branch: Branch) -> Assignments:
@@ -270,7 +267,7 @@ def _completion(ctx: OpContext, branch: Branch) -> Assignments:
         bad = and_(ne(var(lastw), ABSENT), ne(branch.result, var(lastw)))
         out: Assignments = (("h_ryw_bad", or_(flag("h_ryw_bad"), bad)),)
         if _timed(ctx.scenario):
-            stale = not_(_in_window(branch.result, ctx))
+            stale = not_(_current(branch.result, ctx.scenario))
             out += (("h_stale_bad", or_(flag("h_stale_bad"), stale)),)
         return out
     if ctx.op.kind == "flush":
@@ -320,10 +317,6 @@ def build(protocol: Protocol, scenario: Scenario | None = None) -> TransitionSys
         for c in _values(sc):
             variables.append(Variable(f"h_cur{c}", 0, 1))
             init[f"h_cur{c}"] = 1 if c == INITIAL else 0
-        for cl in sc.clients:
-            for c in _values(sc):
-                variables.append(Variable(f"h_win{c}_{cl.name}", 0, 1))
-                init[f"h_win{c}_{cl.name}"] = 1 if c == INITIAL else 0
 
     actions: list[Action] = []
     done_of: dict[str, int] = {}
@@ -351,8 +344,12 @@ def build(protocol: Protocol, scenario: Scenario | None = None) -> TransitionSys
             for j, step in enumerate(steps):
                 for k, br in enumerate(step.branches):
                     # The operation's first store call is where it begins (its invocation).
-                    seq = list(_window_opens(ctx)) if j == 0 else []
+                    seq = list(_write_begins(ctx)) if j == 0 else []
                     seq += br.do
+                    # What a read returns, over the state before the step (its own
+                    # assignments substituted, as the sequential code reads them).
+                    result = (substitute(br.result, _sequential(seq))
+                              if br.goto == END and ctx.op.kind == "read" else None)
                     outcome = None
                     if br.goto == END:
                         seq += _completion(ctx, br)
@@ -377,7 +374,7 @@ def build(protocol: Protocol, scenario: Scenario | None = None) -> TransitionSys
                             call=step.call,
                             op=i,
                             outcome=outcome,
-                            result=br.result if outcome == "ok" and op.kind == "read" else None,
+                            result=result,
                         )
                     )
     for name in sorted(locals_all):
@@ -451,13 +448,16 @@ def _faults(
                           fault="crash"))
     if _timed(sc):
         left = var("advance_left")
+        # Between operations only: every client is at the start of an operation or done.
+        between = and_(*(or_(*(eq(var(f"{client}_pc"), b) for b in bases + [done_of[client]]))
+                         for client, bases in bases_of.items()))
         # Past the TTL: what the DB holds now is the only value of the new period; every
         # entry with a TTL (all of a protocol whose fills carry one) has expired.
         tick: list[tuple[str, Expr]] = [("advance_left", _minus_one(left, sc.faults.advance))]
         tick += [(f"h_cur{c}", eq(var("db"), c)) for c in _values(sc)]
         if fill_ttl:
             tick.append(("cache", const(ABSENT)))
-        out.append(Action("env.clock-advance", "env", and_(busy, lt(0, left)),
+        out.append(Action("env.clock-advance", "env", and_(busy, between, lt(0, left)),
                           tuple((n, ite(e, 1, 0) if is_boolean(e) else e) for n, e in tick),
                           fault=CLOCK_ADVANCE))
     return out

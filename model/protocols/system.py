@@ -138,7 +138,7 @@ class Scenario:
             )
             roles.append(f"{c.name}: {ops}")
         cache = "cache holds v0" if self.cache_initial == INITIAL else "cache empty"
-        return f"{'; '.join(roles)}; {self.faults.describe()}; {cache}"
+        return f"{'; '.join(roles)}; {self.faults.describe()}; DB holds v0, {cache}"
 
 
 @attrs.frozen(slots=True)

@@ -8,8 +8,8 @@ import shutil
 
 import pytest
 
-from proofs import graph
 from cache_conformance.commands.prove import main
+from proofs import graph
 
 
 def run(argv):

@@ -14,7 +14,7 @@ from model.protocols import REQUIRED, build, property_by_id, protocol_by_id
 from model.protocols.expr import evaluate
 from proofs import explicit, symbolic
 from proofs.runner import run_row
-from proofs.verdict import PROVED, REFUTED
+from proofs.verdict import EVERY_INTERLEAVING, EVERY_RUN, PROVED, REFUTED
 
 ROW_IDS = [f"{r.protocol}--{r.property}" for r in REQUIRED]
 
@@ -56,7 +56,9 @@ def test_both_engines_agree(row):
     explicit_result, z3_result = outcome.results
     assert explicit_result.verdict == z3_result.verdict == row.expected
     if z3_result.verdict == PROVED:
-        assert z3_result.bound.startswith("unbounded")
+        # A complete exploration of the one scenario, said as such (never "unbounded").
+        assert z3_result.bound.startswith(EVERY_RUN)
+        assert explicit_result.bound == EVERY_INTERLEAVING
     else:
         system, prop = _system(row)
         assert len(z3_result.trace) == len(explicit_result.trace)
@@ -67,7 +69,7 @@ def test_z3_refutes_at_the_shortest_depth_and_not_before():
     row = next(r for r in REQUIRED if r.protocol == "ca-invalidate")
     system, prop = _system(row)
     assert symbolic.check(system, prop, depth=4).verdict == PROVED  # bounded: trace needs 5
-    assert symbolic.check(system, prop, depth=4).bound == "bounded to k=4"
+    assert symbolic.check(system, prop, depth=4).bound == "bounded to k=4 (runs of <= 4 steps)"
     refuted = symbolic.check(system, prop, depth=5)
     assert refuted.verdict == REFUTED and len(refuted.trace) == 5
 
@@ -82,3 +84,17 @@ def test_a_correct_protocol_is_refuted_once_its_scenario_exceeds_its_guarantee()
     assert result.verdict == REFUTED
     assert [s.call for s in result.trace.steps] == [
         "cache.get", "db.get", "db.put", "cache.delete", "cache.set"]
+
+
+def test_no_label_claims_more_than_the_scenario():
+    """Every exploration is of one finite scenario: the labels say so, and none says
+    "unbounded" (nothing here holds for any number of operations or clients)."""
+    from model.protocols import TABLE
+
+    for row in TABLE:
+        outcome = run_row(row)
+        for r in outcome.results:
+            assert "unbounded" not in r.bound and "unbounded" not in (r.reason or "")
+            assert r.scenario == row.scenario.describe()
+            if r.verdict == PROVED:
+                assert r.bound.startswith((EVERY_INTERLEAVING, EVERY_RUN)), r.bound

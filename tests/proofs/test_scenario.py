@@ -9,7 +9,15 @@ import pytest
 from model.protocols import REQUIRED, build, property_by_id, protocol_by_id
 from model.protocols.expr import evaluate
 from proofs import explicit
-from proofs.scenario import FORMAT, ScenarioError, export, load, parse, run_on_model, write
+from proofs.scenario import (
+    FORMAT,
+    ScenarioError,
+    export,
+    load,
+    parse,
+    run_on_model,
+    write,
+)
 
 REFUTED_ROWS = [r for r in REQUIRED if r.expected == "REFUTED"]
 

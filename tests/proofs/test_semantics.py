@@ -17,7 +17,6 @@ from model.protocols.expr import eq, evaluate, ite, lt, var
 from proofs.explicit import _successor_function, compile_expr
 from proofs.symbolic import Encoding
 
-
 # Every protocol on its default scenario, and the scenarios with a clock (whose time and
 # staleness-window variables exist only there).
 SYSTEMS = [(p, None) for p in PROTOCOLS] + [(protocol_by_id(r.protocol), r.scenario)
@@ -66,7 +65,7 @@ def test_z3_translation_matches_reference(protocol, scenario):
 
 
 def test_language_primitives_agree_on_all_small_values():
-    from model.protocols.system import TransitionSystem, Variable, Scenario
+    from model.protocols.system import Scenario, TransitionSystem, Variable
 
     e = ite(lt(var("x"), var("y")), var("y"), var("x"))
     system = TransitionSystem("t", "p", Scenario(()), (Variable("x", 0, 3), Variable("y", 0, 3)),
