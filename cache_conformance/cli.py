@@ -20,12 +20,12 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from cache_conformance.command import Command, dispatch
-from cache_conformance.commands import bench, check, policies, prove, report
+from cache_conformance.commands import bench, check, check_history, policies, prove, report
 
 __all__ = ["COMMANDS", "MODULES", "entrypoint", "main"]
 
 #: The subcommand modules, in the order `cache-conformance --help` lists their commands.
-MODULES = (check, policies, prove, report, bench)
+MODULES = (check, check_history, policies, prove, report, bench)
 
 COMMANDS: tuple[Command, ...] = tuple(command for module in MODULES for command in module.COMMANDS)
 
