@@ -44,6 +44,8 @@ def arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--html", dest="html_path", default=None, metavar="PATH",
                    help="write a self-contained HTML timeline of the reported run here")
     c.add_argument("--no-timeline", action="store_true", help="do not print the text timeline")
+    c.add_argument("--record", dest="record_path", default=None, metavar="FILE",
+                   help="write the reported run's history here as JSON Lines (schema 1: check it again with check-history)")
     c.add_argument("--replay", default=None, metavar="FILE",
                    help="replay a recorded run (a printed counterexample, a --json report) instead of searching")
     c.add_argument("--exhaustive", default=None, metavar="OPS",
@@ -73,7 +75,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     json_path = Path(args.json_path) if args.json_path else None
     html_path = Path(args.html_path) if args.html_path else None
-    for path in (json_path, html_path):
+    record_path = Path(args.record_path) if getattr(args, "record_path", None) else None
+    for path in (json_path, html_path, record_path):
         if path is not None:
             check_writable(path)
     backend = backend_from(args)
@@ -101,6 +104,13 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             write_html(report, html_path)
         except OSError as e:
             unwritten.append(f"cannot write {str(html_path)!r}: {e.strerror or e}")
+    if record_path is not None:
+        from conformance.histories.record import record
+
+        try:
+            record(report, record_path, staleness=args.staleness)
+        except OSError as e:
+            unwritten.append(f"cannot write {str(record_path)!r}: {e.strerror or e}")
     code = 0 if report.verdict.status == "CONFORMS" else 1
     try:
         print(report.render(), file=out)
