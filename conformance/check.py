@@ -7,24 +7,24 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import attrs
-from attrs import frozen
 from hypothesis import HealthCheck, Phase, Verbosity, settings
-from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
 
-from model import CONFORMS, UNKNOWN, VIOLATES, Verdict, Violation
-from model.policies import Policy, policy as lookup_policy
+from model import CONFORMS, VIOLATES, Policy
 
-from conformance.env import Hung, OpRunner, Watchdog
+from conformance.backend import Backend
+from conformance.calls import OpRunner, Watchdog
 from conformance.errors import UsageError
+from conformance.exhaustive import explore_schedules, parse_ops
 from conformance.machine import Tracker, machine_for
-from conformance.run import DEFAULT_KEYS, ContractViolation, Inconclusive, LivenessFailure, Run
-from conformance.target import load_factory
+from conformance.outcome import CheckReport, NonConformance, judge
+from conformance.run import DEFAULT_KEYS, Run
+from conformance.target import Target, resolve_target
 
 __all__ = ["CheckReport", "NonConformance", "run_check", "check", "DEFAULT_EXAMPLES", "DEFAULT_STEPS"]
 
@@ -83,96 +83,13 @@ def _no_local_constants() -> Iterator[None]:
         clear()
 
 
-@frozen
-class CheckReport:
-    """The outcome of one check, with what it took to reach it.
-
-    Attributes:
-        target: the factory's name.
-        policy: the policy checked.
-        verdict: CONFORMS / VIOLATES / UNKNOWN with the evidence.
-        examples: Hypothesis examples run (including shrinking).
-        steps: rules executed in total.
-        seconds: wall time.
-        counterexample: runnable Python reproducing the violation (shrunk), or None.
-        seed: the seed used.
-        note: anything the reader should know (e.g. not reproducible on replay).
-        history: the observed events (model.events) of the reported run: the shrunk failing
-            one, or the last one when it conforms.
-        trace: its store steps, (position in history, lane, store, call, key).
-    """
-
-    target: str
-    policy: str
-    verdict: Verdict
-    examples: int
-    steps: int
-    seconds: float
-    counterexample: str | None = None
-    seed: int | None = None
-    note: str | None = None
-    history: tuple[Any, ...] = ()
-    trace: tuple[tuple[int, str, str, str, str | None], ...] = ()
-
-    @property
-    def clause(self) -> str | None:
-        return self.verdict.violation.clause if self.verdict.violation else None
-
-    def to_json(self) -> dict[str, Any]:
-        v = self.verdict.violation
-        return {
-            "target": self.target,
-            "policy": self.policy,
-            "verdict": self.verdict.status,
-            "clause": self.clause,
-            "examples": self.examples,
-            "steps": self.steps,
-            "seconds": round(self.seconds, 3),
-            "seed": self.seed,
-            "counterexample": self.counterexample,
-            "expected": v.expected if v else None,
-            "observed": v.observed if v else None,
-            "key": v.key if v else None,
-            "relaxations": list(self.verdict.relaxations),
-            "reason": self.verdict.reason,
-            "note": self.note,
-        }
-
-    def render(self) -> str:
-        head = f"{self.verdict.status}: {self.target} as {self.policy}"
-        stats = f"({self.examples} examples, {self.steps} steps, {self.seconds:.2f} s, seed {self.seed})"
-        out = [f"{head} {stats}"]
-        v = self.verdict.violation
-        if v is not None:
-            out.append(f"clause broken: {v.clause} — {v.title}")
-            if v.key is not None:
-                out.append(f"key: {v.key!r}")
-            out.append(f"expected: {v.expected}")
-            out.append(f"observed: {v.observed}")
-        if self.verdict.reason:
-            out.append(f"reason: {self.verdict.reason}")
-        if self.note:
-            out.append(f"note: {self.note}")
-        if self.counterexample:
-            out += ["", "counterexample (runnable):", "", self.counterexample]
-        return "\n".join(out)
-
-
-class NonConformance(AssertionError):
-    """A subject does not conform (or could not be shown to): carries the report."""
-
-    def __init__(self, report: CheckReport):
-        super().__init__(report.render())
-        self.report = report
-
-
-def run_check(target: Any, policy: str | Policy, *, examples: int = DEFAULT_EXAMPLES,
-              steps: int = DEFAULT_STEPS, seed: int | None = 0, op_timeout: float = 2.0,
-              staleness: float | None = None, backend: Any = None,
+def run_check(target: Target | str | Callable[..., Any], policy: str | Policy | None, *,
+              examples: int = DEFAULT_EXAMPLES, steps: int = DEFAULT_STEPS, seed: int | None = 0,
+              op_timeout: float = 2.0, staleness: float | None = None, backend: Backend | None = None,
               keys: tuple[str, ...] = DEFAULT_KEYS, clients: int = 1, instances: int = 1,
               schedule: str = "hypothesis", shrink_seconds: float = DEFAULT_SHRINK_SECONDS) -> CheckReport:
-    """Check `target` (a factory or 'module:factory') against `policy`; never raises for a
-    non-conforming subject: the report says VIOLATES or UNKNOWN.
+    """Check `target` (a factory, 'module:factory' or a resolved `Target`) against `policy`;
+    never raises for a non-conforming subject: the report says VIOLATES or UNKNOWN.
 
     Raises:
         UsageError: unknown policy, a target that cannot be imported, a factory that cannot
@@ -184,8 +101,8 @@ def run_check(target: Any, policy: str | Policy, *, examples: int = DEFAULT_EXAM
         raise UsageError(f"clients and instances must be between 1 and 16 (got {clients}, {instances})")
     if schedule not in ("hypothesis", "pct"):
         raise UsageError(f"unknown schedule strategy {schedule!r}; known: hypothesis, pct")
-    pol = policy if isinstance(policy, Policy) else _policy(policy)
-    factory, label = load_factory(target)
+    subject = resolve_target(target, policy)
+    pol = subject.policy
     started = time.perf_counter()
 
     # Subject calls run inline on the thread that runs Hypothesis; this thread watches
@@ -194,19 +111,17 @@ def run_check(target: Any, policy: str | Policy, *, examples: int = DEFAULT_EXAM
     runner = OpRunner(op_timeout, watchdog)
 
     def make_run() -> Run:
-        run = Run(factory, pol, keys=keys, op_timeout=op_timeout, staleness=staleness, backend=backend,
-                  instances=instances, runner=runner)
-        run.label = label
-        return run
+        return Run(subject, keys=keys, op_timeout=op_timeout, staleness=staleness, backend=backend,
+                   instances=instances, runner=runner)
 
     make_run().close()  # a probe: a factory that cannot build a subject is a usage error
     if clients > 1 or instances > 1:
         # The classic races first: a few hundred exhaustive schedules take well under a
         # second, where a random search can need thousands of examples to line one up.
-        found = _canonical_races(factory, pol, instances, op_timeout, backend)
+        found = _canonical_races(subject, instances, op_timeout, backend)
         if found is not None:
             runner.close()
-            return attrs.evolve(found, target=label, seconds=time.perf_counter() - started, seed=seed)
+            return attrs.evolve(found, seconds=time.perf_counter() - started, seed=seed)
     tracker = Tracker()
     machine = machine_for(make_run, pol.faults, keys, tracker, clients, instances, schedule)
 
@@ -219,42 +134,30 @@ def run_check(target: Any, policy: str | Policy, *, examples: int = DEFAULT_EXAM
                    derandomize=False, report_multiple_bugs=False, print_blob=False,
                    phases=(Phase.explicit, Phase.generate, Phase.shrink), verbosity=Verbosity.quiet,
                    suppress_health_check=list(HealthCheck))
-    verdict: Verdict
-    script: str | None = None
-    note: str | None = None
-    flaky = False
-    try:
+
+    def search() -> None:
         with _shrink_budget(shrink_seconds), _no_local_constants():
             watchdog.run(lambda: run_state_machine_as_test(factory_fn, settings=cfg))
-        verdict = Verdict(CONFORMS, relaxations=_relaxations(tracker))
-    except ContractViolation as e:
-        verdict, script = Verdict(VIOLATES, e.violation), e.script
-    except Flaky as e:
-        first = tracker.first_failure
-        cause = _first_violation(e)
-        verdict = Verdict(VIOLATES, cause) if cause else Verdict(UNKNOWN, reason=f"flaky: {e}")
-        script = first.script() if first else None
-        note = "the failure did not reproduce on replay: the subject is nondeterministic (threads, real time?)"
-        flaky = True
-    except Inconclusive as e:
-        verdict = Verdict(UNKNOWN, reason=str(e))
-    except LivenessFailure as e:
-        verdict, script = Verdict(VIOLATES, e.violation), e.script
-        note = "not shrunk: every replay of a hang costs a full timeout"
-    except Hung as e:
-        verdict = Verdict(VIOLATES, Violation("liveness", None, "operations return within the timeout", e.what))
+
+    try:
+        judged = judge(search, relaxations=lambda: tracker.last.verdict_relaxations if tracker.last else ())
     finally:
         if tracker.last is not None:
             tracker.last.close()
         runner.close()
+    # The run shown: the last one Hypothesis ran (the shrunk failure, or the last
+    # conforming example); when the failure did not reproduce, the first one that failed.
     shown = tracker.last
-    if flaky and tracker.first_failure is not None:
+    script = judged.script
+    if judged.flaky and tracker.first_failure is not None:
         shown = tracker.first_failure
-    if script is None and verdict.status == VIOLATES and shown is not None:
         script = shown.script()
-    return CheckReport(label, pol.name, verdict, tracker.examples, tracker.steps,
-                       time.perf_counter() - started, script, seed, note,
-                       tuple(shown.events) if shown else (), tuple(shown.env.trace) if shown else ())
+    if script is None and judged.verdict.status == VIOLATES and shown is not None:
+        script = shown.script()
+    return CheckReport(target=subject.label, policy=pol.name, verdict=judged.verdict, examples=tracker.examples,
+                       steps=tracker.steps, seconds=time.perf_counter() - started, counterexample=script, seed=seed,
+                       note=judged.note, history=tuple(shown.events) if shown else (),
+                       trace=tuple(shown.env.trace) if shown else ())
 
 
 # Small two-client scenarios every concurrent check explores exhaustively (preemption
@@ -275,14 +178,13 @@ _CANONICAL: dict[bool, tuple[tuple[tuple[tuple[str, tuple[Any, ...]], ...], str,
 }
 
 
-def _canonical_races(factory: Any, pol: Policy, instances: int, op_timeout: float,
-                     backend: Any = None) -> CheckReport | None:
-    from conformance.exhaustive import explore_schedules, parse_ops
-
+def _canonical_races(subject: Target, instances: int, op_timeout: float,
+                     backend: Backend | None = None) -> CheckReport | None:
+    pol = subject.policy
     for setup, ops, crash in _CANONICAL[pol.buffered]:
         if crash and "crash" not in pol.faults:
             continue
-        r = explore_schedules(factory, pol.name, parse_ops(ops), preemptions=2, max_schedules=400, crash=crash,
+        r = explore_schedules(subject, None, parse_ops(ops), preemptions=2, max_schedules=400, crash=crash,
                               instances=instances, setup=setup, op_timeout=op_timeout,
                               initial=None if pol.buffered else {"k0": "v0"}, backend=backend)
         if r.verdict.status == VIOLATES:
@@ -291,28 +193,10 @@ def _canonical_races(factory: Any, pol: Policy, instances: int, op_timeout: floa
     return None
 
 
-def check(target: Any, policy: str | Policy, **options: Any) -> CheckReport:
+def check(target: Target | str | Callable[..., Any], policy: str | Policy | None, **options: Any) -> CheckReport:
     """Like `run_check`, but raise `NonConformance` (an AssertionError, with the
     counterexample) unless the verdict is CONFORMS: one line gates a CI job."""
     report = run_check(target, policy, **options)
     if report.verdict.status != CONFORMS:
         raise NonConformance(report)
     return report
-
-
-def _policy(name: str) -> Policy:
-    try:
-        return lookup_policy(name)
-    except KeyError as e:
-        raise UsageError(str(e)) from None
-
-
-def _relaxations(tracker: Tracker) -> tuple[str, ...]:
-    return tracker.last.verdict_relaxations if tracker.last is not None else ()
-
-
-def _first_violation(e: BaseException) -> Violation | None:
-    for sub in getattr(e, "exceptions", ()) or ():
-        if isinstance(sub, ContractViolation):
-            return sub.violation
-    return None

@@ -1,6 +1,8 @@
 """The environment a subject receives, and the machinery behind it: a virtual clock,
 background workers the harness runs only when it chooses, application instances that
-can crash, and an operation runner with a per-operation timeout.
+can crash, and the step hook every store call passes through (`Environment.step`).
+
+Running the subject's calls (timeouts, the watchdog) is `conformance.calls`'s.
 
 Determinism: client operations and workers never run at the same time in sequential
 checks. A worker runs only when the harness hands it the turn (its virtual wake-up time
@@ -9,37 +11,20 @@ has come) and gives the turn back when it sleeps again or returns.
 
 from __future__ import annotations
 
-import queue
 import threading
-import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from conformance.calls import Hung, context
 from conformance.errors import Crashed, HarnessSignal
+from conformance.failures import Failure, classify
 from conformance.faults import FaultState, FaultyCache, FaultyDB, FaultyQueues
-from conformance.scheduler import Blocked, GreenTask, SchedLock, Scheduler, Task, current_task, start_thread, thread_locals
-from conformance.scheduler import _local as sched_local
+from conformance.scheduler import Blocked, GreenTask, SchedLock, Scheduler, Task, current_task, set_current_task, start_thread
 
-__all__ = ["VirtualClock", "Hung", "Workers", "Instance", "Environment", "OpRunner", "Watchdog", "Abandoned", "Task"]
+if TYPE_CHECKING:
+    from conformance.calls import Watchdog
 
-
-class _CallLocal(threading.local):
-    # Defaults, so that asking where no call set them costs no AttributeError (see
-    # scheduler._TaskLocal).
-    instance: "Instance | None" = None
-    client: str | None = None
-
-
-_local = _CallLocal()
-thread_locals.append(_local)
-
-
-class Hung(HarnessSignal):
-    """A subject operation or worker did not return or yield within its timeout."""
-
-    def __init__(self, what: str):
-        super().__init__(what)
-        self.what = what
+__all__ = ["VirtualClock", "Workers", "Instance", "Environment"]
 
 
 class VirtualClock:
@@ -103,8 +88,8 @@ class Workers:
 
     def spawn(self, fn: Callable[[], Any], instance: "Instance") -> Task:
         def body() -> None:
-            sched_local.task = task
-            _local.instance = instance
+            set_current_task(task)
+            context.instance = instance
             try:
                 task.wait_first_turn()
                 if instance.crashed:
@@ -112,11 +97,12 @@ class Workers:
                 fn()
             except Crashed:
                 pass
-            except (ConnectionError, TimeoutError) as e:
-                # A store fault ended the worker: the contract judges the consequences.
-                self.errors.append((task.name, e))
-            except BaseException as e:  # noqa: BLE001 - reported as a subject error
-                task.error = e
+            except BaseException as e:  # noqa: BLE001 - judged here
+                if not isinstance(e, HarnessSignal) and classify(e) is Failure.STORE:
+                    # A store fault ended the worker: the contract judges the consequences.
+                    self.errors.append((task.name, e))
+                else:
+                    task.error = e  # reported as a subject error when the harness next runs workers
             finally:
                 task.end()
 
@@ -205,9 +191,9 @@ class Environment:
         self.scheduler = Scheduler(op_timeout)
         self.workers = Workers(clock, self.scheduler)
         clock.workers = self.workers
-        self.cache = FaultyCache(raw_cache, self.faults, self._step)
-        self.db = FaultyDB(raw_db, self.faults, self._step)
-        self.queues = FaultyQueues(raw_queues, self.faults, self._step)
+        self.cache = FaultyCache(raw_cache, self.faults, self.step)
+        self.db = FaultyDB(raw_db, self.faults, self.step)
+        self.queues = FaultyQueues(raw_queues, self.faults, self.step)
         self.extras = dict(extras or {})
         self.backend_name = backend_name
         # Store steps, (position in the history, lane, store, call, key): the ticks of the
@@ -215,7 +201,34 @@ class Environment:
         self.trace: list[tuple[int, str, str, str, str | None]] = []
         self.position: Callable[[], int] = lambda: 0
 
-    def _step(self, store: str, name: str, key: str | None) -> None:
+    def step(self, store: str, call: str, key: str | None = None) -> None:
+        """The step hook: a subject's call on shared state is about to happen.
+
+        Every interceptor between a subject and what the harness controls calls it first,
+        before the call takes effect and before any fault is raised: the fault layer over
+        the stores (`conformance.faults`), a backend's interceptor of its raw clients
+        (`RedisBackend.bind`), and whatever intercepts a subject's own clients or
+        threading primitives later. One hook, so each of them is a step the same way.
+
+        In this order, because each depends on the one before:
+
+        1. the step is counted (`steps`);
+        2. in a concurrent batch, the calling task pauses here until the scheduler gives
+           it the turn: the call happens at the moment the strategy chose, and a replay of
+           the same choices makes the same calls;
+        3. the step joins the trace, (history position, lane, store, call, key): the
+           timeline's ticks, on the lane of the task or client making it;
+        4. a thread of a crashed instance unwinds (raises `Crashed`): nothing a dead
+           application does reaches a store.
+
+        Args:
+            store: what is called: "cache", "db", "queue", "redis", or another resource.
+            call: the operation: "get", "put", an uppercase Redis command...
+            key: the key the call touches, when there is one.
+
+        Raises:
+            Crashed: the calling thread belongs to a crashed instance.
+        """
         self.steps += 1
         task = current_task()
         if task is not None:
@@ -228,149 +241,12 @@ class Environment:
                     task.at_step = False
             lane = task.name
         else:
-            lane = _local.client
+            lane = context.client
         if lane is not None:
-            self.trace.append((self.position(), lane, store, name, key))
-        inst = _local.instance
+            self.trace.append((self.position(), lane, store, call, key))
+        inst = context.instance
         if inst is not None and inst.crashed:
             raise Crashed()
 
     def instance(self, index: int) -> Instance:
         return Instance(index, self)
-
-
-class Watchdog:
-    """Lets subject calls run inline on the checking thread and still time out.
-
-    Handing every call to a client thread costs two thread wake-ups, which on a loaded
-    machine is more than the rest of a step. So a check runs Hypothesis itself on a
-    daemon thread, its subject calls inline, and the caller's thread watches: a call armed
-    here that outlives its deadline turns into the failure the call registered, raised in
-    the watching thread; the stuck checking thread is abandoned (a daemon, it cannot keep
-    the process), and if the call ever returns it unwinds at once.
-
-    Arming takes no lock: it is one attribute assignment, atomic under the GIL."""
-
-    def __init__(self) -> None:
-        # (deadline, failure) in one attribute, so the watcher never pairs one call's
-        # deadline with another call's failure.
-        self.armed: tuple[float, Callable[[], BaseException]] | None = None
-        self.fired = False
-        # The thread being watched: only its calls may run inline.
-        self.ident: int | None = None
-
-    def during(self, deadline: float, failure: Callable[[], BaseException], fn: Callable[[], Any]) -> Any:
-        """fn() armed with (deadline, failure), the arming in force before restored after."""
-        before = self.armed
-        self.armed = (deadline, failure)
-        try:
-            return fn()
-        finally:
-            self.armed = before
-            if self.fired:
-                raise Abandoned("the check was abandoned after a hung call")
-
-    def expired(self, now: float) -> BaseException | None:
-        armed = self.armed
-        if armed is None or now < armed[0]:
-            return None
-        self.fired = True
-        return armed[1]()
-
-    def run(self, fn: Callable[[], Any], poll: float = 0.05) -> Any:
-        """fn() on a daemon thread, returning or raising what it does, unless an armed call
-        hangs: then the failure that call registered is raised here."""
-        box: list[tuple[bool, Any]] = []
-
-        def body() -> None:
-            self.ident = threading.get_ident()
-            try:
-                box.append((True, fn()))
-            except BaseException as e:  # noqa: BLE001 - handed to the watching thread
-                box.append((False, e))
-            finally:
-                self.ident = None
-
-        thread = threading.Thread(target=body, name="conformance-check", daemon=True)
-        thread.start()
-        while True:
-            thread.join(poll)
-            if not thread.is_alive():
-                break
-            failure = self.expired(time.monotonic())
-            if failure is not None:
-                raise failure
-        ok, value = box[0]
-        if ok:
-            return value
-        raise value
-
-
-class Abandoned(HarnessSignal):
-    """Unwinds a checking thread whose hung call finally returned after the check ended."""
-
-
-class OpRunner:
-    """Runs subject calls on a daemon thread with a timeout, so a hanging subject cannot
-    hang the harness (the thread is abandoned; being a daemon, it cannot keep the process).
-
-    With a `watchdog`, calls made with `inline=True` run on the calling thread instead
-    and the watchdog's thread enforces the timeout (see `Watchdog`)."""
-
-    def __init__(self, timeout: float, watchdog: Watchdog | None = None):
-        self.timeout = timeout
-        self.watchdog = watchdog
-        self._jobs: queue.SimpleQueue[Any] | None = None
-
-    def _start(self) -> queue.SimpleQueue[Any]:
-        jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
-
-        def loop() -> None:
-            while True:
-                job = jobs.get()
-                if job is None:
-                    return
-                fn, instance, box, done, client = job
-                _local.instance = instance
-                _local.client = client
-                try:
-                    box.append((True, fn()))
-                except BaseException as e:  # noqa: BLE001 - handed to the harness
-                    box.append((False, e))
-                done.set()
-
-        threading.Thread(target=loop, name="subject-client", daemon=True).start()
-        return jobs
-
-    def call(self, fn: Callable[[], Any], instance: Instance | None, what: str, client: str | None = None,
-             *, inline: bool = False, on_hang: Callable[[], BaseException] | None = None) -> Any:
-        """fn() as `client` of `instance`. Raises Hung after the timeout, or, inline under a
-        watchdog, has the watchdog raise `on_hang()` (default: Hung) in its thread."""
-        watchdog = self.watchdog
-        if inline and watchdog is not None and watchdog.ident == threading.get_ident():
-            saved = _local.instance, _local.client
-            _local.instance, _local.client = instance, client
-            try:
-                return watchdog.during(time.monotonic() + self.timeout,
-                                       on_hang or (lambda: Hung(f"{what} did not return within {self.timeout:g} s")),
-                                       fn)
-            finally:
-                _local.instance, _local.client = saved
-        jobs = self._jobs
-        if jobs is None:
-            jobs = self._jobs = self._start()
-        box: list[tuple[bool, Any]] = []
-        done = threading.Event()
-        jobs.put((fn, instance, box, done, client))
-        if not done.wait(self.timeout):
-            self._jobs = None  # abandon the stuck thread
-            raise Hung(f"{what} did not return within {self.timeout:g} s")
-        ok, value = box[0]
-        if ok:
-            return value
-        raise value
-
-    def close(self) -> None:
-        if self._jobs is not None:
-            self._jobs.put(None)
-            self._jobs = None

@@ -1,7 +1,7 @@
 """The fault layer: wraps any raw store so that the harness can take it down, make a call
 time out with an ambiguous outcome, and see every call as a step.
 
-Every store call of a subject passes through `Gate.step`, which is where a crashed
+Every store call of a subject passes through the step hook (`Environment.step`), where a crashed
 instance's threads are unwound and where a scheduler may interleave. Faults are plain
 flags the harness sets; they are checked at the call, so a fault injected between two
 store calls of one operation hits the second.
@@ -14,7 +14,7 @@ from typing import Any
 
 from conformance.errors import StoreTimeout, StoreUnavailable
 
-__all__ = ["FaultState", "FaultyCache", "FaultyDB", "FaultyQueue", "FaultyQueues"]
+__all__ = ["FaultState", "FaultyCache", "FaultyDB", "FaultyQueue", "FaultyQueues", "StepHook"]
 
 
 class FaultState:
@@ -37,13 +37,14 @@ class FaultState:
         return ", ".join(active) or "none"
 
 
-Step = Callable[[str, str, "str | None"], None]
+# The step hook (Environment.step): called before every store call, with (store, call, key).
+StepHook = Callable[[str, str, "str | None"], None]
 
 
 class FaultyCache:
     """env.cache: the raw cache behind the fault flags."""
 
-    def __init__(self, raw: Any, faults: FaultState, step: Step):
+    def __init__(self, raw: Any, faults: FaultState, step: StepHook):
         self._raw, self._faults, self._step = raw, faults, step
 
     def _gate(self, name: str, key: str | None) -> None:
@@ -75,7 +76,7 @@ class FaultyDB:
     db-down, while a write's ambiguous outcome (committed or not, the caller cannot tell)
     is what the fault exists for; a cache-miss read in between must not use it up."""
 
-    def __init__(self, raw: Any, faults: FaultState, step: Step):
+    def __init__(self, raw: Any, faults: FaultState, step: StepHook):
         self._raw, self._faults, self._step = raw, faults, step
 
     def _gate(self, name: str, key: str | None, apply: Callable[[], Any] | None) -> Any:
@@ -115,7 +116,7 @@ class FaultyDB:
 class FaultyQueue:
     """A durable queue; it lives with the cache server, so cache-down makes it raise."""
 
-    def __init__(self, raw: Any, name: str, faults: FaultState, step: Step):
+    def __init__(self, raw: Any, name: str, faults: FaultState, step: StepHook):
         self._raw, self._name, self._faults, self._step = raw, name, faults, step
 
     def _gate(self, op: str) -> None:
@@ -141,7 +142,7 @@ class FaultyQueue:
 
 
 class FaultyQueues:
-    def __init__(self, raw: Callable[[str], Any], faults: FaultState, step: Step):
+    def __init__(self, raw: Callable[[str], Any], faults: FaultState, step: StepHook):
         self._raw, self._faults, self._step = raw, faults, step
 
     def __call__(self, name: str) -> FaultyQueue:

@@ -5,10 +5,23 @@ batches) and its fault model (the policy's faults, clock advances, crash and rec
 and applies it to a `Run`, whose monitor is the oracle; Hypothesis shrinks a failure to
 the shortest sequence of actions the contract cannot explain.
 
-Why one weighted `step` rule rather than one rule per action: Hypothesis picks rules
-uniformly, and operations are what bugs show through, so they need more weight than any
-single fault. Swarm testing is kept by hand: each example first draws which faults it may
-use at all, so examples with "db-down but never db-up" (and the like) are common.
+How to read it:
+
+* `MENU` is the weighting, in one table: which actions a step may draw, how often, when,
+  and why. Hypothesis has no rule weights (it picks among rules uniformly), which is why
+  the machine has one rule, `step`, that draws an index into a menu where each action
+  appears as many times as its weight. One rule per action would give a single fault as
+  much weight as all writes, while operations are what bugs show through.
+* Swarm testing is kept by hand: each example first draws which optional actions (faults,
+  clock advances, crashes) it may use at all, so examples with "db-down but never db-up"
+  (and the like) are common.
+* Each action is a named function below (`write_or_read`, `flush`, `advance`, `crash`,
+  `evict`, `db_timeout`, `other_fault`, `concurrent`), listed in `ACTIONS`.
+
+Determinism: a `--seed` is a sequence of draws, so what the machine draws, and in which
+order, is part of every seed's meaning: the menu's order, the integers `pick` and `sub`
+and the draws of a concurrent batch must stay as they are for a seed to find the same
+bugs (the README's figures are measured per seed).
 """
 
 from __future__ import annotations
@@ -16,12 +29,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from attrs import frozen
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
-from conformance.run import FAULT_KINDS, Run
+from model.vocabulary import CRASH, FLUSH, READ, STORE_FAULTS, WRITE
 
-__all__ = ["machine_for", "CLOCK_STEPS", "Tracker"]
+from conformance.run import Run
+from conformance.strategies import Chooser, DrawnChooser, PCTChooser
+
+__all__ = ["machine_for", "CLOCK_STEPS", "MAX_INDETERMINATE", "MENU", "ACTIONS", "Tracker", "Situation"]
 
 # Clock advances: below, around and far beyond the TTLs implementations use, so both
 # "still within TTL" and "TTL has run out" are reachable in a few steps.
@@ -38,8 +55,9 @@ MAX_INDETERMINATE = 3
 # client c0).
 _PICK = st.integers(0, 719)
 
-# Weights of the actions an example can draw (faults: 1 each).
-_WEIGHTS = {"read": 4, "write": 4, "flush": 2, "advance": 1, "crash": 2, "concurrent": 4}
+ADVANCE = "advance"
+CONCURRENT = "concurrent"
+FAULT = "fault"  # in MENU: each fault the example enabled, once, in STORE_FAULTS order
 
 
 class Tracker:
@@ -53,6 +71,222 @@ class Tracker:
         self.first_failure: Run | None = None
 
 
+@frozen
+class Situation:
+    """All a menu depends on; a check meets only a few, so each menu is built once."""
+
+    enabled: frozenset[str]   # the optional actions this example drew (swarm testing)
+    has_flush: bool           # the subject has flush()
+    timeout_armed: bool       # a db-timeout waits for the next DB write
+    failed_write: bool        # the previous step was a write that failed
+    db_down: bool
+    cache_down: bool
+    concurrent: bool          # the check has several clients or instances
+
+    def holds(self, when: str, action: str) -> bool:
+        return when == "always" or (action in self.enabled if when == "enabled" else getattr(self, when))
+
+
+@frozen
+class Weight:
+    """`copies` entries of `action` in the menu when `when` holds of the situation."""
+
+    action: str
+    copies: int
+    when: str   # "always", "enabled" (the example drew it), or a Situation flag
+    why: str
+
+
+# The menu, in order (the order is part of what a seed draws).
+MENU: tuple[Weight, ...] = (
+    Weight(READ, 4, "always", "operations are what bugs show through: a read shows what the cache and the DB hold"),
+    Weight(WRITE, 4, "always", "as often as reads: each write is a new value for a read to get wrong"),
+    Weight(FLUSH, 2, "has_flush", "half as often: a flush between every two writes would leave nothing pending"),
+    Weight(ADVANCE, 1, "enabled", "like a fault: TTLs running out and workers waking up"),
+    Weight(CRASH, 2, "enabled", "twice a fault: a crash mid-buffer is where write-behind loses writes"),
+    Weight(FAULT, 1, "enabled", "each fault the example enabled, once"),
+    Weight(WRITE, 8, "timeout_armed", "an armed timeout hits the next DB write, and the bugs its ambiguous "
+                                      "outcome shows (a cache left older than the DB) need that write soon"),
+    Weight(READ, 8, "failed_write", "a write just failed: what it left behind (a cache older than the DB, a "
+                                    "phantom) shows through a read of its key"),
+    Weight("db-up", 1, "db_down", "healing is always possible while the DB is down, whether or not it was drawn"),
+    Weight("cache-up", 1, "cache_down", "likewise for the cache"),
+    Weight(CONCURRENT, 4, "concurrent", "as often as reads and writes: races show only inside batches"),
+)
+
+
+def build_menu(situation: Situation, faults: tuple[str, ...]) -> list[str]:
+    """The menu `MENU` gives in `situation`; `faults` are the policy's, in STORE_FAULTS order."""
+    menu: list[str] = []
+    for w in MENU:
+        if w.action == FAULT:
+            menu += [k for k in faults if k in situation.enabled]
+        elif situation.holds(w.when, w.action):
+            menu += [w.action] * w.copies
+    return menu
+
+
+@frozen
+class Spec:
+    """What every step of one check's machine needs to know."""
+
+    keys: tuple[str, ...]
+    clients: tuple[str, ...]   # the clients of sequential operations: one per instance
+    n_clients: int             # clients of a concurrent batch
+    faults: tuple[str, ...]    # the policy's store faults, healing ones included
+    schedule: str              # "hypothesis" or "pct"
+    batch_op: Any              # strategy of one operation of a batch
+
+
+# ---- the steps --------------------------------------------------------------------------
+# Each takes the machine, its action, `sub` (one integer that picks what the action needs:
+# key, client, seconds, outcome; one integer drawn with the rule rather than a draw per
+# choice, because a step's draws through st.data() cost about as much as the rest of a
+# step) and the example's data (concurrent batches only).
+
+
+def write_or_read(m: "_Machine", action: str, sub: int, data: st.DataObject | None) -> None:
+    run, keys = m.run, m.spec.keys
+    choices = keys
+    f = run.env.faults
+    if action == WRITE and (f.db_down or f.cache_down or f.db_timeout is not None):
+        # Keep the indeterminate writes per key few (MAX_INDETERMINATE); when every key has
+        # its share, read instead.
+        choices = tuple(k for k in keys if run.indeterminate.get(k, 0) < MAX_INDETERMINATE) or keys
+        if all(run.indeterminate.get(k, 0) >= MAX_INDETERMINATE for k in keys):
+            action = READ
+    key = m.key(choices, sub)
+    client = m.spec.clients[(sub // 16) % len(m.spec.clients)]
+    if action == WRITE:
+        before = run.indeterminate.get(key, 0)
+        run.write(key, run.fresh_value(), client)
+        m.failed_write = run.indeterminate.get(key, 0) > before
+    else:
+        run.read(key, client)
+        m.failed_write = False
+
+
+def flush(m: "_Machine", action: str, sub: int, data: st.DataObject | None) -> None:
+    m.run.flush()
+
+
+def advance(m: "_Machine", action: str, sub: int, data: st.DataObject | None) -> None:
+    m.run.advance(CLOCK_STEPS[sub % len(CLOCK_STEPS)])
+
+
+def crash(m: "_Machine", action: str, sub: int, data: st.DataObject | None) -> None:
+    m.run.crash()
+
+
+def evict(m: "_Machine", action: str, sub: int, data: st.DataObject | None) -> None:
+    m.run.fault("evict", m.key(m.spec.keys, sub))
+
+
+def db_timeout(m: "_Machine", action: str, sub: int, data: st.DataObject | None) -> None:
+    # Two times in three the write it hits takes effect before timing out: the outcome the
+    # caller cannot tell from a failure, which is where the bugs are.
+    m.run.fault("db-timeout", None, sub % 3 != 2)
+
+
+def other_fault(m: "_Machine", action: str, sub: int, data: st.DataObject | None) -> None:
+    m.run.fault(action)
+
+
+def concurrent(m: "_Machine", action: str, sub: int, data: st.DataObject | None) -> None:
+    assert data is not None
+    spec, run = m.spec, m.run
+    # The draws, in this order: the batch, whether workers wake first, whether to read
+    # back, then the schedule's own (a PCT seed, or one choice per step).
+    ops = data.draw(st.lists(spec.batch_op, min_size=2, max_size=2 * spec.n_clients), label="batch")
+    wake = data.draw(st.booleans(), label="wake workers")
+    readback = data.draw(st.booleans(), label="read back")
+    batch = [(c, kind, None if kind == FLUSH else key, run.fresh_value() if kind == WRITE else None)
+             for c, kind, key in ops]
+    chooser: Chooser
+    if spec.schedule == "pct":
+        chooser = PCTChooser(data.draw(st.integers(0, 2**32 - 1), label="pct seed"))
+    else:
+        chooser = DrawnChooser(data)
+    run.concurrent(batch, chooser=chooser, allow_crash=CRASH in m.enabled, wake=wake)
+    if readback:
+        # Read back what the batch touched: a race that left the cache and the DB apart
+        # shows at once. Drawn, because the read also fills the cache, and a stale-fill
+        # race needs the next batch to start on a miss.
+        for key in sorted({o[2] for o in batch if o[2] is not None}):
+            run.read(key)
+
+
+Step = Callable[["_Machine", str, int, "st.DataObject | None"], None]
+
+#: The function of each action (any other action is a fault injected as it is named).
+ACTIONS: dict[str, Step] = {
+    READ: write_or_read, WRITE: write_or_read, FLUSH: flush, ADVANCE: advance, CRASH: crash,
+    "evict": evict, "db-timeout": db_timeout, CONCURRENT: concurrent,
+}
+
+
+class _Machine(RuleBasedStateMachine):
+    """The machine's state and rules; `machine_for` makes a subclass per check."""
+
+    spec: Spec
+    tracker: Tracker
+    make_run: Callable[[], Run]
+    menus: dict[Situation, list[str]]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tracker.examples += 1
+        self.run = self.make_run()
+        self.tracker.last = self.run
+        self.enabled: frozenset[str] = frozenset()
+        self.last_key: str | None = None
+        self.failed_write = False
+
+    def menu(self) -> list[str]:
+        f = self.run.env.faults
+        situation = Situation(self.enabled, callable(getattr(self.run.subject, "flush", None)),
+                              f.db_timeout is not None, self.failed_write, f.db_down, f.cache_down,
+                              self.spec.n_clients > 1)
+        menu = self.menus.get(situation)
+        if menu is None:
+            menu = self.menus[situation] = build_menu(situation, self.spec.faults)
+        return menu
+
+    def key(self, choices: tuple[str, ...], sub: int) -> str:
+        # Mostly the key of the previous operation: a bug shows through a chain of steps on
+        # one key (write, fault, write, read, evict, read), and choosing each key afresh
+        # would make such a chain 2**4 times rarer with two keys. Shrinking (towards 0)
+        # keeps the key.
+        last = self.last_key
+        if sub % 4 != 3 and last in choices:
+            return last  # type: ignore[return-value]
+        key = self.last_key = choices[(sub // 4) % len(choices)]
+        return key
+
+    def take_step(self, pick: int, sub: int, data: st.DataObject | None = None) -> None:
+        menu = self.menu()
+        action = menu[pick % len(menu)]
+        self.tracker.steps += 1
+        try:
+            ACTIONS.get(action, other_fault)(self, action, sub, data)
+        except AssertionError:
+            if self.tracker.first_failure is None:
+                self.tracker.first_failure = self.run
+            raise
+
+    def teardown(self) -> None:
+        try:
+            if not self.run.failed:
+                self.tracker.steps += 1
+                self.run.finish()
+        except AssertionError:
+            if self.tracker.first_failure is None:
+                self.tracker.first_failure = self.run
+            raise
+        finally:
+            self.run.close()
+
+
 def machine_for(make_run: Callable[[], Run], policy_faults: tuple[str, ...], keys: tuple[str, ...],
                 tracker: Tracker, clients: int = 1, instances: int = 1,
                 schedule: str = "hypothesis") -> type[RuleBasedStateMachine]:
@@ -62,182 +296,46 @@ def machine_for(make_run: Callable[[], Run], policy_faults: tuple[str, ...], key
     the scheduler with choices drawn by Hypothesis (`schedule="hypothesis"`, they shrink
     with the example) or by PCT priorities from a drawn seed (`schedule="pct"`)."""
     # A "-down" fault in the policy's model brings its "-up" (healing) with it.
-    faults = tuple(k for k in FAULT_KINDS if k in policy_faults or k.replace("-up", "-down") in policy_faults)
-    optional = tuple(k for k in faults if not k.endswith("-up")) + ("advance",) + (
-        ("crash",) if "crash" in policy_faults else ())
+    faults = tuple(k for k in STORE_FAULTS if k in policy_faults or k.replace("-up", "-down") in policy_faults)
+    optional = tuple(k for k in faults if not k.endswith("-up")) + (ADVANCE,) + (
+        (CRASH,) if CRASH in policy_faults else ())
     n_clients = max(clients, instances)
-    client_names = [f"c{i}" for i in range(max(1, instances))]
-    # Contention needs shared keys: batch operations mostly use the first key.
-    op_st = st.tuples(
-        st.integers(0, n_clients - 1).map(lambda i: f"c{i}"),
-        st.sampled_from(("write", "write", "read", "flush")),
-        st.sampled_from((keys[0], keys[0], keys[-1])),
+    spec = Spec(
+        keys=keys,
+        clients=tuple(f"c{i}" for i in range(max(1, instances))),
+        n_clients=n_clients,
+        faults=faults,
+        schedule=schedule,
+        # Contention needs shared keys: batch operations mostly use the first key, and
+        # mostly write.
+        batch_op=st.tuples(
+            st.integers(0, n_clients - 1).map(lambda i: f"c{i}"),
+            st.sampled_from((WRITE, WRITE, READ, FLUSH)),
+            st.sampled_from((keys[0], keys[0], keys[-1])),
+        ),
     )
 
-    menus: dict[tuple[Any, ...], list[str]] = {}
-
-    class PolicyMachine(RuleBasedStateMachine):
-        def __init__(self) -> None:
-            super().__init__()
-            tracker.examples += 1
-            self.run = make_run()
-            tracker.last = self.run
-            self.enabled: frozenset[str] = frozenset()
-            self.last_key: str | None = None
-            self.failed_write = False
-
+    class PolicyMachine(_Machine):
         # One integer, a bit per optional action, rather than st.sets: one choice instead
         # of one per element, and it still shrinks towards "no faults at all".
         @initialize(mask=st.integers(0, 2 ** len(optional) - 1))
         def swarm(self, mask: int) -> None:
             self.enabled = frozenset(k for i, k in enumerate(optional) if mask >> i & 1)
 
-        def _menu(self) -> list[str]:
-            f = self.run.env.faults
-            has_flush = callable(getattr(self.run.subject, "flush", None))
-            # The menu depends on these alone, and a check meets only a few combinations:
-            # each is built once.
-            situation = (self.enabled, has_flush, f.db_timeout is not None, self.failed_write, f.db_down,
-                         f.cache_down)
-            menu = menus.get(situation)
-            if menu is None:
-                menu = menus[situation] = self._build_menu(*situation)
-            return menu
-
-        @staticmethod
-        def _build_menu(enabled: frozenset[str], has_flush: bool, timeout_armed: bool, failed_write: bool,
-                        db_down: bool, cache_down: bool) -> list[str]:
-            menu = ["read"] * _WEIGHTS["read"] + ["write"] * _WEIGHTS["write"]
-            if has_flush:
-                menu += ["flush"] * _WEIGHTS["flush"]
-            for k in ("advance", "crash"):
-                if k in enabled:
-                    menu += [k] * _WEIGHTS[k]
-            menu += [k for k in faults if k in enabled]
-            if timeout_armed:
-                # An armed timeout hits the next DB write, and the bugs its ambiguous
-                # outcome shows (a cache left older than the DB) need that write soon:
-                # favour one.
-                menu += ["write"] * _WEIGHTS["write"] * 2
-            if failed_write:
-                # A write just failed: what it left behind (a cache older than the DB, a
-                # phantom) shows through a read of its key. Favour one.
-                menu += ["read"] * _WEIGHTS["read"] * 2
-            if db_down:
-                menu.append("db-up")
-            if cache_down:
-                menu.append("cache-up")
-            if n_clients > 1:
-                menu += ["concurrent"] * _WEIGHTS["concurrent"]
-            return menu
-
-        def step(self, pick: int, sub: int, data: st.DataObject | None = None) -> None:
-            menu = self._menu()
-            action = menu[pick % len(menu)]
-            tracker.steps += 1
-            try:
-                self._act(action, sub, data)
-            except AssertionError:
-                if tracker.first_failure is None:
-                    tracker.first_failure = self.run
-                raise
-
         # Only concurrent batches draw more than a step's two integers; a sequential
         # machine's rule does without st.data() and its cost per step.
         if n_clients > 1:
-            step = rule(pick=_PICK, sub=_PICK, data=st.data())(step)
+            @rule(pick=_PICK, sub=_PICK, data=st.data())
+            def step(self, pick: int, sub: int, data: st.DataObject) -> None:
+                self.take_step(pick, sub, data)
         else:
-            step = rule(pick=_PICK, sub=_PICK)(step)
+            @rule(pick=_PICK, sub=_PICK)
+            def step(self, pick: int, sub: int) -> None:  # type: ignore[misc]
+                self.take_step(pick, sub)
 
-        def _act(self, action: str, sub: int, data: st.DataObject | None) -> None:
-            # `sub` picks what the action needs (key, client, seconds, outcome): one integer
-            # drawn with the rule, not a draw per choice, because a step's draws through
-            # st.data() cost about as much as the rest of a step.
-            run = self.run
-            if action in ("write", "read"):
-                choices = keys
-                f = run.env.faults
-                if action == "write" and (f.db_down or f.cache_down or f.db_timeout is not None):
-                    choices = tuple(k for k in keys if run.indeterminate.get(k, 0) < MAX_INDETERMINATE) or keys
-                    if all(run.indeterminate.get(k, 0) >= MAX_INDETERMINATE for k in keys):
-                        action = "read"
-                key = self._key(choices, sub)
-                client = client_names[(sub // 16) % len(client_names)]
-                if action == "write":
-                    before = run.indeterminate.get(key, 0)
-                    run.write(key, run.fresh_value(), client)
-                    self.failed_write = run.indeterminate.get(key, 0) > before
-                else:
-                    run.read(key, client)
-                    self.failed_write = False
-            elif action == "flush":
-                run.flush()
-            elif action == "advance":
-                run.advance(CLOCK_STEPS[sub % len(CLOCK_STEPS)])
-            elif action == "crash":
-                run.crash()
-            elif action == "evict":
-                run.fault("evict", self._key(keys, sub))
-            elif action == "db-timeout":
-                run.fault("db-timeout", None, sub % 3 != 2)
-            elif action == "concurrent":
-                assert data is not None
-                self._concurrent(data)
-            else:
-                run.fault(action)
-
-        def _key(self, choices: tuple[str, ...], sub: int) -> str:
-            # Mostly the key of the previous operation: a bug shows through a chain of
-            # steps on one key (write, fault, write, read, evict, read), and choosing
-            # each key afresh would make such a chain 2**4 times rarer with two keys.
-            # Shrinking (towards 0) keeps the key.
-            last = self.last_key
-            if sub % 4 != 3 and last in choices:
-                return last
-            key = self.last_key = choices[(sub // 4) % len(choices)]
-            return key
-
-        def _concurrent(self, data: st.DataObject) -> None:
-            ops = data.draw(st.lists(op_st, min_size=2, max_size=2 * n_clients), label="batch")
-            wake = data.draw(st.booleans(), label="wake workers")
-            readback = data.draw(st.booleans(), label="read back")
-            batch = [(c, kind, None if kind == "flush" else key, self.run.fresh_value() if kind == "write" else None)
-                     for c, kind, key in ops]
-            if schedule == "pct":
-                from conformance.scheduler import PCTChooser
-
-                chooser: Any = PCTChooser(data.draw(st.integers(0, 2**32 - 1), label="pct seed"))
-            else:
-                def chooser(options: Any, last: Any) -> str:
-                    # Mostly keep running the last task, and preempt it one time in four:
-                    # races that need a long run, a switch, and a long run again (the
-                    # stale fill) are far likelier than under a uniform choice per step,
-                    # and shrinking (towards 0: "no preemption") removes switches.
-                    if last is not None and last.name in options and len(options) > 1:
-                        if data.draw(st.integers(0, 3), label="preempt") < 3:
-                            return last.name
-                        options = [o for o in options if o != last.name]
-                    ordered = sorted(options, key=lambda o: o == "!crash")
-                    return data.draw(st.sampled_from(ordered), label="schedule")
-            self.run.concurrent(batch, chooser=chooser, allow_crash="crash" in self.enabled, wake=wake)
-            if readback:
-                # Read back what the batch touched: a race that left the cache and the DB
-                # apart shows at once. Drawn, because the read also fills the cache, and a
-                # stale-fill race needs the next batch to start on a miss.
-                for key in sorted({o[2] for o in batch if o[2] is not None}):
-                    self.run.read(key)
-
-        def teardown(self) -> None:
-            try:
-                if not self.run.failed:
-                    tracker.steps += 1
-                    self.run.finish()
-            except AssertionError:
-                if tracker.first_failure is None:
-                    tracker.first_failure = self.run
-                raise
-            finally:
-                self.run.close()
-
+    PolicyMachine.spec = spec
+    PolicyMachine.tracker = tracker
+    PolicyMachine.make_run = staticmethod(make_run)  # type: ignore[assignment]
+    PolicyMachine.menus = {}
     PolicyMachine.__name__ = PolicyMachine.__qualname__ = "PolicyMachine"
     return PolicyMachine

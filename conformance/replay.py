@@ -13,22 +13,22 @@ task that cannot run at that point is a usage error (the file does not match the
 
 from __future__ import annotations
 
-import ast
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from model import CONFORMS, VIOLATES, Verdict
+from model import VIOLATES, Policy
 
-from conformance.check import CheckReport
+from conformance import script
+from conformance.backend import Backend
 from conformance.errors import UsageError
-from conformance.run import ContractViolation, Inconclusive, LivenessFailure, Run
-from conformance.target import load_factory
+from conformance.outcome import CheckReport, judge
+from conformance.run import Run
+from conformance.target import Target, resolve_policy, resolve_target
 
 __all__ = ["load_replay", "replay", "ReplayFileError"]
-
-_CALLS = {"write", "read", "flush", "fault", "advance", "crash", "concurrent", "finish"}
 
 
 class ReplayFileError(UsageError):
@@ -63,44 +63,27 @@ def load_replay(path: str | Path) -> dict[str, Any]:
 
 def _parse_script(text: str, source: str) -> dict[str, Any]:
     try:
-        tree = ast.parse(text)
-    except SyntaxError as e:
-        raise ReplayFileError(f"{source}: not a counterexample script: {e.msg} at line {e.lineno}") from None
-    header: dict[str, Any] = {}
-    calls: list[tuple[str, list[Any], dict[str, Any]]] = []
-    for node in tree.body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            continue
-        try:
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and getattr(node.value.func, "id", None) == "Run":
-                header = {"args": [ast.literal_eval(a) for a in node.value.args],
-                          "kwargs": {k.arg: ast.literal_eval(k.value) for k in node.value.keywords}}
-                continue
-            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
-                f = node.value.func
-                if isinstance(f, ast.Attribute) and getattr(f.value, "id", None) == "run" and f.attr in _CALLS:
-                    calls.append((f.attr, [ast.literal_eval(a) for a in node.value.args],
-                                  {k.arg: ast.literal_eval(k.value) for k in node.value.keywords if k.arg}))
-                    continue
-        except ValueError:
-            pass
-        raise ReplayFileError(f"{source}: line {node.lineno}: not a step of a counterexample "
-                              "(expected run.write/read/flush/fault/advance/crash/concurrent/finish with literal arguments)")
-    if not calls:
-        raise ReplayFileError(f"{source}: no run.… steps found")
-    return {"kind": "script", "header": header, "calls": calls}
+        return script.parse(text, source)
+    except script.ScriptError as e:
+        raise ReplayFileError(str(e)) from None
 
 
-def replay(target: Any, policy: str | None, loaded: dict[str, Any], *, op_timeout: float = 2.0,
-           backend: Any = None) -> CheckReport:
-    """Run the recorded steps on `target`; the verdict of that one run (never shrunk)."""
-    factory, label = load_factory(target)
+def replay(target: Target | str | Callable[..., Any], policy: str | Policy | None, loaded: dict[str, Any], *,
+           op_timeout: float = 2.0, backend: Backend | None = None) -> CheckReport:
+    """Run the recorded steps on `target`; the verdict of that one run (never shrunk).
+
+    `policy` None takes the file's (a script's `Run(..., policy=...)`, a scenario's).
+
+    Raises:
+        UsageError: a bad target or policy, or a file that names none (one line).
+        ScheduleMismatch: the recorded schedule does not fit the subject.
+    """
     started = time.perf_counter()
     if loaded["kind"] == "scenario":
         data = loaded["data"]
-        policy = policy or data["policy"]
+        subject = _resolve(target, policy, data["policy"])
         keys = tuple(sorted({op["key"] for ops in data["clients"].values() for op in ops if "key" in op}))
-        run = Run(factory, policy, keys=keys or ("k",), op_timeout=op_timeout, backend=backend,
+        run = Run(subject, keys=keys or ("k",), op_timeout=op_timeout, backend=backend,
                   initial=data["initial"]["db"], initial_cache=data["initial"]["cache"])
         ops = []
         for client, client_ops in data["clients"].items():
@@ -113,31 +96,36 @@ def replay(target: Any, policy: str | None, loaded: dict[str, Any], *, op_timeou
             ("finish", [], {})]
     else:
         kw = dict(loaded["header"].get("kwargs", {}))
-        policy = policy or kw.pop("policy", None)
-        kw.pop("policy", None)
-        if policy is None:
-            raise UsageError("--policy is needed: the replay file does not name one")
+        subject = _resolve(target, policy, kw.pop("policy", None))
         allowed = {k: v for k, v in kw.items() if k in ("keys", "staleness", "instances", "initial", "initial_cache")}
         if "keys" in allowed:
             allowed["keys"] = tuple(allowed["keys"])
-        run = Run(factory, policy, op_timeout=op_timeout, backend=backend, **allowed)
+        run = Run(subject, op_timeout=op_timeout, backend=backend, **allowed)
         calls = loaded["calls"]
         if calls[-1][0] != "finish":
             calls = calls + [("finish", [], {})]
-    run.label = label
-    verdict = Verdict(CONFORMS)
-    try:
+
+    def steps() -> None:
         for name, args, kwargs in calls:
             if name == "concurrent" and "ops" not in kwargs and args:
                 args = [[tuple(o) for o in args[0]]] + list(args[1:])
             getattr(run, name)(*args, **kwargs)
-        verdict = Verdict(CONFORMS, relaxations=run.verdict_relaxations)
-    except (ContractViolation, LivenessFailure) as e:
-        verdict = Verdict(VIOLATES, e.violation)
-    except Inconclusive as e:
-        verdict = Verdict("UNKNOWN", reason=str(e))
+
+    try:
+        judged = judge(steps, relaxations=lambda: run.verdict_relaxations)
     finally:
         run.close()
-    return CheckReport(label, run.policy.name, verdict, 1, len(run.lines), time.perf_counter() - started,
-                       run.script() if verdict.status == VIOLATES else None, None,
-                       "replayed, not searched: one run of the recorded steps", tuple(run.events), tuple(run.env.trace))
+    return CheckReport(target=subject.label, policy=subject.policy.name, verdict=judged.verdict, examples=1,
+                       steps=len(run.lines), seconds=time.perf_counter() - started,
+                       counterexample=run.script() if judged.verdict.status == VIOLATES else None,
+                       note="replayed, not searched: one run of the recorded steps",
+                       history=tuple(run.events), trace=tuple(run.env.trace))
+
+
+def _resolve(target: Target | str | Callable[..., Any], policy: str | Policy | None, named: Any) -> Target:
+    # The policy the caller gave, else a resolved target's own, else the one the file names.
+    if policy is None and not isinstance(target, Target):
+        if named is None:
+            raise UsageError("--policy is needed: the replay file does not name one")
+        policy = resolve_policy(named)
+    return resolve_target(target, policy)

@@ -1,35 +1,32 @@
-"""A deterministic scheduler for concurrent batches: every store call of a client or a
-worker is a step, and exactly one step happens at a time, chosen by a strategy.
+"""The mechanism of a deterministic scheduler: managed tasks (threads or greenlets), the
+turn handed between them, and `env.lock()`. Every store call of a client or a worker is a
+step, and exactly one step happens at a time, chosen by a strategy.
 
 Threads are real (subjects are ordinary blocking Python), but each managed thread waits
 at every scheduling point (a store call, `env.clock.sleep`, `env.lock()`) until the
 controller hands it the turn, so the interleaving is whatever the strategy chose and
 nothing else: the same choices replay the same run.
 
-Strategies: drawn by Hypothesis (so schedules shrink with the rest of the example),
-PCT-style priorities, a replayed list of names, and depth-first exhaustive search with a
-preemption bound (conformance.exhaustive).
+Which task runs next is not decided here: the strategies (drawn by Hypothesis, PCT,
+replayed, depth-first exhaustive) are `conformance.strategies`, and the loop that asks
+them is the batch's (`conformance.batch`).
 """
 
 from __future__ import annotations
 
 import os
 import queue
-import random
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from conformance.errors import Crashed, UsageError
+from conformance.errors import Crashed
 
 __all__ = [
-    "Task", "GreenTask", "Scheduler", "SchedLock", "Deadlock", "Blocked", "ScheduleMismatch",
-    "Chooser", "first_runnable", "ReplayChooser", "StoreStepChooser", "PCTChooser", "CRASH",
-    "start_thread",
+    "Task", "GreenTask", "Scheduler", "SchedLock", "Deadlock", "Blocked", "start_thread",
+    "current_task", "set_current_task", "thread_locals",
 ]
-
-CRASH = "!crash"
 
 
 class _TaskLocal(threading.local):
@@ -98,7 +95,13 @@ def start_thread(fn: Callable[[], None], name: str) -> None:
 
 
 def current_task() -> "Task | None":
+    """The managed task the calling thread (or greenlet) runs, if any."""
     return _local.task
+
+
+def set_current_task(task: "Task | None") -> None:
+    """On a task's own thread, before it runs: the task every scheduling point there belongs to."""
+    _local.task = task
 
 
 class Deadlock(Exception):
@@ -108,10 +111,6 @@ class Deadlock(Exception):
 class Blocked(Exception):
     """A task did not come back to a scheduling point in time: it blocks outside the
     harness (a threading.Lock, queue.Queue, real sleep, an endless loop...)."""
-
-
-class ScheduleMismatch(UsageError):
-    """A replayed schedule names a task that cannot run at that point."""
 
 
 class Task:
@@ -133,11 +132,12 @@ class Task:
         self.error: BaseException | None = None
         self.waiting_for: "SchedLock | None" = None
         self.at_step = False  # paused right before a store call (not at a lock or between ops)
-        # client bookkeeping: the controller emits invocations and completions
+        # client bookkeeping (conformance.batch): the controller records invocations and
+        # completions; the client's thread leaves each operation's outcome here
         self.ops: list[Any] = []
         self.next_op = 0
         self.invoked = False
-        self.outcome: tuple[str, Any] | None = None
+        self.outcome: Any = None
 
     def pause(self) -> None:
         """Give the turn back and wait for the next one (called on the task's own thread)."""
@@ -249,101 +249,6 @@ class GreenTask(Task):
 
     def release(self) -> None:
         pass  # never waits on another thread
-
-
-Chooser = Callable[[Sequence[str], "Task | None"], str]
-
-
-def first_runnable(options: Sequence[str], last: "Task | None") -> str:
-    """No preemption: keep running the last task while it can, else the first one."""
-    if last is not None and last.name in options:
-        return last.name
-    return next(o for o in options if o != CRASH)
-
-
-class ReplayChooser:
-    """Follows a recorded schedule (task names, and `!fault` entries), then `first_runnable`."""
-
-    def __init__(self, schedule: Sequence[str], on_fault: Callable[[str], None] | None = None):
-        self.schedule = list(schedule)
-        self.i = 0
-        self.on_fault = on_fault
-
-    def __call__(self, options: Sequence[str], last: "Task | None") -> str:
-        while self.i < len(self.schedule) and self.schedule[self.i].startswith("!") and self.schedule[self.i] != CRASH:
-            fault = self.schedule[self.i][1:]
-            self.i += 1
-            if self.on_fault is None:
-                raise ScheduleMismatch(f"schedule entry '!{fault}' needs a fault hook")
-            self.on_fault(fault)
-        if self.i >= len(self.schedule):
-            return first_runnable(options, last)
-        want = self.schedule[self.i]
-        self.i += 1
-        if want not in options:
-            raise ScheduleMismatch(
-                f"the schedule does not match the subject: step {self.i} names {want!r}, but only "
-                f"{', '.join(o for o in options if o != CRASH) or 'nothing'} can run there")
-        return want
-
-
-class StoreStepChooser:
-    """Follows a schedule whose entries are *store calls*: each entry lets that client run
-    until it has made its next store call (the format of exported proof traces,
-    docs/PROOFS.md). `faults` maps a count of entries to the faults injected before the
-    next one; a 'crash' fault is the '!crash' choice."""
-
-    def __init__(self, schedule: Sequence[str], faults: dict[int, list[str]],
-                 on_fault: Callable[[str], None]):
-        self.schedule = list(schedule)
-        self.faults = {k: list(v) for k, v in faults.items()}
-        self.on_fault = on_fault
-        self.i = 0
-        self.tasks: dict[str, Task] = {}
-
-    def __call__(self, options: Sequence[str], last: "Task | None") -> str:
-        due = self.faults.get(self.i, [])
-        while due:
-            fault = due.pop(0)
-            if fault == "crash":
-                if CRASH not in options:
-                    raise ScheduleMismatch(f"a crash before store call {self.i + 1} cannot happen here")
-                return CRASH
-            self.on_fault(fault)
-        if self.i >= len(self.schedule):
-            return first_runnable(options, last)
-        # The models have no background workers: while the schedule lasts, only the
-        # clients it names move.
-        options = [o for o in options if self.tasks.get(o) is None or self.tasks[o].kind == "client"]
-        want = self.schedule[self.i]
-        if want not in options:
-            raise ScheduleMismatch(
-                f"the schedule does not match the subject: store call {self.i + 1} is {want!r}'s, but only "
-                f"{', '.join(o for o in options if o != CRASH) or 'nothing'} can run there")
-        task = self.tasks.get(want)
-        if task is not None and task.at_step:
-            self.i += 1  # this turn makes the store call the entry names
-        return want
-
-
-class PCTChooser:
-    """Probabilistic concurrency testing: random task priorities, lowered at `depth - 1`
-    random change points; the highest-priority runnable task runs (Burckhardt et al. 2010)."""
-
-    def __init__(self, seed: int, depth: int = 3, max_steps: int = 200):
-        self.rng = random.Random(seed)
-        self.priority: dict[str, float] = {}
-        self.changes = set(self.rng.sample(range(1, max_steps), max(0, depth - 1)))
-        self.step = 0
-
-    def __call__(self, options: Sequence[str], last: "Task | None") -> str:
-        self.step += 1
-        names = [o for o in options if o != CRASH]
-        for n in names:
-            self.priority.setdefault(n, self.rng.random() + 1.0)
-        if self.step in self.changes and last is not None and last.name in self.priority:
-            self.priority[last.name] = -self.step  # below every initial priority
-        return max(names, key=lambda n: self.priority[n])
 
 
 class SchedLock:

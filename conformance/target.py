@@ -1,4 +1,10 @@
-"""Turning what the user typed (`module:factory` or `path/to/file.py:factory`) into a factory."""
+"""Turning what the user typed (`module:factory` or `path/to/file.py:factory`, and a
+policy name) into the one `Target` value every mode of a check receives.
+
+Resolved once, at the entry point (`run_check`, `explore_schedules`, `replay`, `Run`): a
+target that cannot be imported and a policy nobody knows are the same one-line
+`UsageError` whichever mode the user asked for, and nothing downstream resolves again.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,66 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from attrs import frozen
+
+from model import Policy, UnknownPolicy
+from model import policy as lookup_policy
+
 from conformance.errors import UsageError
 
-__all__ = ["load_factory", "describe_factory"]
+__all__ = ["Target", "resolve_target", "resolve_policy", "load_factory", "describe_factory"]
+
+
+@frozen
+class Target:
+    """What is checked, and against what: a factory, the label that names it in reports and
+    counterexamples, and the policy.
+
+    Example::
+
+        target = resolve_target("implementations.memory:write_through", "write-through")
+        target.label, target.policy.name   # ('implementations.memory:write_through', 'write-through')
+    """
+
+    factory: Callable[..., Any]
+    label: str
+    policy: Policy
+
+
+def resolve_target(target: Target | str | Callable[..., Any], policy: str | Policy | None = None) -> Target:
+    """`target` (a `Target`, a factory, `module:factory` or `path/file.py:factory`) with
+    `policy` (a name, an alias or a `Policy`; None keeps a `Target`'s own).
+
+    The policy is resolved before the target, so a bad policy is reported without
+    importing anything.
+
+    Raises:
+        UsageError: an unknown policy, a target that cannot be imported or called, or no
+            policy at all; one line each.
+    """
+    if isinstance(target, Target):
+        return target if policy is None else Target(target.factory, target.label, resolve_policy(policy))
+    if policy is None:
+        raise UsageError(f"a policy is needed to check {target!r}")
+    pol = resolve_policy(policy)
+    factory, label = load_factory(target)
+    return Target(factory, label, pol)
+
+
+def resolve_policy(policy: str | Policy) -> Policy:
+    """The `Policy` named `policy`.
+
+    Raises:
+        UsageError: naming the known policies.
+    """
+    if isinstance(policy, Policy):
+        return policy
+    if not isinstance(policy, str):
+        raise UsageError(f"a policy is a name such as 'write-through', got {policy!r}")
+    try:
+        return lookup_policy(policy)
+    except UnknownPolicy as e:
+        raise UsageError(str(e)) from None
 
 
 def load_factory(spec: str | Callable[..., Any]) -> tuple[Callable[..., Any], str]:

@@ -1,5 +1,6 @@
-"""`RedisBackend`: the object ``Run(..., backend=...)`` and ``run_check(..., backend=...)``
-open once per example, exactly like the embedded in-memory backend.
+"""`RedisBackend`: a `conformance.backend.Backend` that ``Run(..., backend=...)`` and
+``run_check(..., backend=...)`` open once per example, exactly like the embedded in-memory
+backend.
 
 One redis-server (or the given URL) serves the whole check; each example gets its own key
 prefix and table, removed when the example's run closes, so examples never see each
@@ -12,22 +13,27 @@ import atexit
 import itertools
 import secrets
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from conformance.backends import (
-    Backend,
+from conformance.backend import Backend, Stores
+from conformance.backends.stores import (
     BackendUnavailable,
+    RedisStores,
     connect_or_explain,
     open_backend,
 )
+from conformance.backends.client import set_interceptor
 from conformance.backends.server import RedisServer, ServerUnavailable
 from conformance.backends.sql_store import redact_url
 from conformance.errors import StoreUnavailable
 
+if TYPE_CHECKING:
+    from conformance.env import Environment
+
 __all__ = ["RedisBackend"]
 
 
-class RedisBackend:
+class RedisBackend(Backend):
     """Example::
 
         with RedisBackend(database="postgresql://root@127.0.0.1:5432/test") as backend:
@@ -55,7 +61,7 @@ class RedisBackend:
         self._counter = itertools.count()
         self.server: RedisServer | None = None
         self.redis_url = redis_url or os.environ.get("REDIS_URL")
-        self.current: Backend | None = None
+        self.current: RedisStores | None = None
         self._clients: tuple[Any, Any] | None = None
         # What a user should know before trusting a verdict on this server (`probe`).
         self.warnings: list[str] = []
@@ -85,19 +91,19 @@ class RedisBackend:
             def now(self) -> float:
                 return 0.0
 
-        cache, _, durable_queue, _, close = self.open(_Zero())
+        stores = self.open(_Zero())
         try:
             try:
-                cache.set("probe", "1", ttl=60.0)
-                cache.cas("probe", "1", "2")
-                cache.entries()
-                cache.delete("probe")
-                queue = durable_queue("probe")
+                stores.cache.set("probe", "1", ttl=60.0)
+                stores.cache.cas("probe", "1", "2")
+                stores.cache.entries()
+                stores.cache.delete("probe")
+                queue = stores.queues("probe")
                 queue.push("1")
                 queue.peek(1)
                 queue.ack(1)
             finally:
-                close()
+                stores.close()
         except redis.exceptions.ResponseError as exc:  # NoPermissionError among them
             raise BackendUnavailable(f"Redis at {redact_url(self.redis_url or '')} refused a "
                                      f"command the harness needs: {exc}") from None
@@ -124,8 +130,8 @@ class RedisBackend:
                          "a redis-server the harness starts (no --redis-url) has no maxmemory")]
         return []
 
-    def open(self, clock: Any) -> tuple[Any, Any, Any, dict[str, Any], Callable[[], None]]:
-        """(raw cache, raw DB, durable-queue factory, env extras, close) of one example."""
+    def open(self, clock: Any) -> Stores:
+        """The raw stores of one example: its own key prefix and table, removed by their close."""
         url = self._url()
         if self._clients is None:
             # Two clients for the whole check (harness side, subject side): connecting a
@@ -134,12 +140,14 @@ class RedisBackend:
         backend = open_backend("redis", redis_url=url, database=self.database, clock=clock,
                                prefix=f"{self.prefix}_{next(self._counter)}", clients=self._clients)
         self.current = backend
-        return backend.cache, backend.db, backend.durable_queue, backend.extras, backend.close
+        return Stores(cache=backend.cache, db=backend.db, queues=backend.durable_queue, extras=backend.extras,
+                      close=backend.close)
 
-    def bind(self, environment: Any) -> None:
-        """Route every ``env.redis`` command through the harness: it becomes a step (so a
-        crashed instance unwinds there) and the cache-down fault applies to it, as it does
-        to ``env.cache`` and the durable queues.
+    def bind(self, environment: Environment) -> None:
+        """Route every ``env.redis`` command through the harness's step hook
+        (``environment.step``): it becomes a step (so a crashed instance unwinds there) and
+        the cache-down fault applies to it, as it does to ``env.cache`` and the durable
+        queues.
 
         Lua scripts take the same steps whether or not the server holds them already: the
         server's script cache outlives an example, so the example that first loads a
@@ -154,7 +162,7 @@ class RedisBackend:
             return
         import redis.exceptions
 
-        faults, step, known = environment.faults, environment._step, self._scripts
+        faults, step, known = environment.faults, environment.step, self._scripts
 
         def held(sha: str) -> bool:
             if sha not in known and all(self._raw().script_exists(sha)):
@@ -183,7 +191,7 @@ class RedisBackend:
                 raise StoreUnavailable(f"cache is down (injected fault) during redis {name}")
             return call()
 
-        self.current.redis._cc_interceptor = interceptor
+        set_interceptor(self.current.redis, interceptor)
 
     def _raw(self) -> Any:
         """The harness's own client: its commands are never steps."""

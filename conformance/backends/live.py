@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import attrs
 
-from conformance.backends import Backend
+from conformance.backends.stores import RedisStores
 from conformance.errors import Crashed
 
 __all__ = ["LiveEnv", "WallClock"]
@@ -36,13 +36,13 @@ class WallClock:
 
 @attrs.define(eq=False)
 class LiveEnv:
-    """The env contract on a :class:`Backend`, one per application instance.
+    """The env contract on a :class:`RedisStores`, one per application instance.
 
     ``crash()`` makes this instance's workers unwind at their next sleep; build a new
     ``LiveEnv`` (same backend, same instance number) to recover.
     """
 
-    backend: Backend
+    backend: RedisStores
     instance: int = 0
     clock: WallClock = attrs.field(factory=WallClock)
     workers: list[threading.Thread] = attrs.field(factory=list)

@@ -12,7 +12,7 @@ import pytest
 from conformance import Run, run_check
 from cache_conformance.cli import main
 from conformance.exhaustive import explore_schedules, parse_ops
-from conformance.scheduler import ScheduleMismatch
+from conformance.strategies import ScheduleMismatch
 
 S = "tests.conformance.subjects"
 
@@ -83,7 +83,7 @@ def test_exhaustive_budget_is_unknown_not_a_pass():
 
 def test_pct_priority_schedules_find_the_set_race_and_replay():
     from conformance import ContractViolation
-    from conformance.scheduler import PCTChooser
+    from conformance.strategies import PCTChooser
 
     found = []
     for seed in range(30):

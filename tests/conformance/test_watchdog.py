@@ -8,7 +8,7 @@ import threading
 import time
 
 from conformance import run_check
-from conformance.env import Watchdog
+from conformance.calls import Watchdog
 
 from tests.conformance import subjects
 
@@ -49,7 +49,7 @@ def test_a_factory_that_hangs_in_a_later_example_is_a_liveness_violation():
 def test_calls_from_other_threads_are_not_inlined():
     # The watchdog watches one thread; anything else goes through the client thread, so a
     # hang there is still bounded by the timeout.
-    from conformance.env import Hung, OpRunner
+    from conformance.calls import Hung, OpRunner
 
     runner = OpRunner(0.2, Watchdog())
     try:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from conformance.scheduler import ScheduleMismatch
+from conformance.strategies import ScheduleMismatch
 from model import CONFORMS, VIOLATES, policy
 from model.protocols import property_by_id, protocol_by_id, stronger_guarantee
 from model.protocols.builder import make_scenario

@@ -24,8 +24,9 @@ def replay(target: str, policy: str, script: Callable[[Run], None]) -> CheckRepo
             verdict, example = Verdict(CONFORMS), None
         except ContractViolation as e:
             verdict, example = Verdict(VIOLATES, e.violation), e.script
-        return CheckReport(run.label, policy, verdict, 1, len(run.lines), 0.0, example, None, None,
-                           tuple(run.events), tuple(run.env.trace))
+        return CheckReport(target=run.label, policy=policy, verdict=verdict, examples=1, steps=len(run.lines),
+                           seconds=0.0, counterexample=example, history=tuple(run.events),
+                           trace=tuple(run.env.trace))
     finally:
         run.close()
 

@@ -1,0 +1,110 @@
+"""Which exception escaping the subject is a store failure the harness injected, and which
+is the subject's own error: the one classifier every path that runs subject code uses
+(a sequential call, a client of a concurrent batch, a background worker).
+
+The answer decides a verdict. A store failure makes the operation *failed* (a failed
+write is indeterminate: the contract allows it to take effect or not); a subject error
+breaks the `subject-error` clause at once.
+
+An exception is a store failure when, following its chain the way Python's traceback
+shows it (`__cause__` when set, else `__context__` unless suppressed by `raise ... from
+None`), one link
+
+1. is an instance of the harness's store errors, `StoreUnavailable` / `StoreTimeout`:
+   only the harness's store layer raises them (the fault flags, and the real backends,
+   which translate a real server's connection and timeout errors into them); or
+2. was marked with `injected(error)`: how an interceptor that must raise a client
+   library's own exception (redis-py's `ConnectionError`, a DB-API `OperationalError`,
+   neither of them a builtin) says "this one is ours". The mark is on that very object,
+   so it is identity, not type: the same library's error raised by anything else is
+   not marked.
+
+Following the chain is what lets a subject (or its client library) wrap a failure in
+its own exception type (`raise CacheDown(...) from e`, SQLAlchemy's `OperationalError`
+around the DB-API's) and still be judged on what the store did.
+
+3. Fallback, kept so that no verdict changes: a `ConnectionError` or `TimeoutError`
+   the harness did not inject (a subject's own socket, its own timeout) also counts as a
+   store failure, as it did when every such error was caught by type. The subject
+   contract promises only those two builtins to subjects (docs/ENVIRONMENT.md), and
+   subjects written against it re-raise them as they come.
+
+Anything else is the subject's error. Harness signals (`HarnessSignal`: a crash
+unwinding, a liveness failure) are neither: callers let them through before asking.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from typing import TypeVar
+
+from conformance.errors import HarnessSignal, StoreTimeout, StoreUnavailable
+
+__all__ = ["Failure", "classify", "injected", "is_injected", "chain"]
+
+E = TypeVar("E", bound=BaseException)
+
+# The attribute that marks an injected error. An exception cannot be weakly referenced,
+# and a registry of strong references would keep every traceback (and the frames it
+# holds) alive for the whole check: a mark on the object dies with it.
+_MARK = "__cache_conformance_injected__"
+
+
+class Failure(enum.Enum):
+    """How an exception that escaped a subject call is judged."""
+
+    STORE = "store failure"      # the operation failed; a failed write is indeterminate
+    SUBJECT = "subject error"    # breaks the subject-error clause
+
+
+def injected(error: E) -> E:
+    """Mark `error` as a store failure the harness injects, and return it.
+
+    Example (an interceptor that raises what redis-py raises)::
+
+        raise injected(redis.exceptions.ConnectionError("cache is down (injected fault)"))
+    """
+    try:
+        setattr(error, _MARK, True)
+    except (AttributeError, TypeError) as e:  # an exception type with __slots__ and no __dict__
+        raise TypeError(f"cannot mark {type(error).__name__} as injected (it takes no attributes); "
+                        "raise it `from` a StoreUnavailable or StoreTimeout instead") from e
+    return error
+
+
+def is_injected(error: BaseException) -> bool:
+    """Whether `error` itself (not its chain) is a store failure the harness injected."""
+    return isinstance(error, (StoreUnavailable, StoreTimeout)) or getattr(error, _MARK, False) is True
+
+
+def chain(error: BaseException) -> Iterator[BaseException]:
+    """`error`, then what caused it, as Python's traceback shows the chain: `__cause__` when
+    set, else `__context__` unless `raise ... from None` suppressed it. Ends on a cycle."""
+    seen: set[int] = set()
+    link: BaseException | None = error
+    while link is not None and id(link) not in seen:
+        yield link
+        seen.add(id(link))
+        if link.__cause__ is not None:
+            link = link.__cause__
+        elif link.__suppress_context__:
+            link = None
+        else:
+            link = link.__context__
+
+
+def classify(error: BaseException) -> Failure:
+    """Whether `error`, escaping a subject call, is a store failure or the subject's error
+    (see the module's docstring for the rules and why).
+
+    Raises:
+        TypeError: `error` is a harness signal; callers let those through first.
+    """
+    if isinstance(error, HarnessSignal):
+        raise TypeError(f"{type(error).__name__} is a harness signal, not a subject's failure")
+    if any(is_injected(link) for link in chain(error)):
+        return Failure.STORE
+    if isinstance(error, (ConnectionError, TimeoutError)):
+        return Failure.STORE  # rule 3, the fallback
+    return Failure.SUBJECT
