@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
+from cache_conformance import exec_option
 from cache_conformance.command import Command, UsageError
 from cache_conformance.options import (
     BACKEND,
@@ -31,13 +32,13 @@ __all__ = ["COMMANDS"]
 def arguments(c: argparse.ArgumentParser) -> None:
     # The help texts name the defaults run_check applies: --examples/--steps stay None
     # here so that a report can tell "not given" (a test keeps the two in step).
-    c.add_argument("target", help="module:factory or path/to/file.py:factory")
+    c.add_argument("target", nargs="?", default=None, help="module:factory or path/to/file.py:factory (or --exec)")
     c.add_argument("--policy", required=True,
                    help="write-through, write-behind (write-back), write-around, cache-aside, read-through")
     c.add_argument("--examples", type=int, default=None, help="Hypothesis examples (default 500)")
     c.add_argument("--steps", type=int, default=None, help="steps per example (default 30)")
     SEED.add(c, help="fixes the search: the same seed, the same examples (default 0)")
-    TIMEOUT.add(c)
+    TIMEOUT.add(c, default=None, help="seconds a subject call may take before it counts as hung (default 2; 10 with --exec)")
     c.add_argument("--staleness", type=float, default=None,
                    help="bounded-staleness bound in seconds (default: subject.fill_ttl, else 300)")
     JSON.add(c, help="write the report as JSON here")
@@ -61,13 +62,17 @@ def arguments(c: argparse.ArgumentParser) -> None:
     BACKEND.add(c, help="memory: in-process stores (default); redis: a real Redis and SQLite or PostgreSQL")
     REDIS_URL.add(c, help="a Redis to use (redis://, rediss://; default REDIS_URL, else a redis-server started here)")
     DATABASE.add(c)
+    exec_option.add(c)
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from conformance import UsageError as HarnessUsageError
 
     try:
-        return _check(args, out, err)
+        with exec_option.exec_target(args) as subject_process:
+            code = _check(args, out, err)
+            exec_option.after_check(subject_process, code, out)
+            return code
     except HarnessUsageError as e:  # an unknown policy, a target that cannot be built...
         raise UsageError(str(e)) from None
 

@@ -102,9 +102,9 @@ def describe(canon: tuple[Any, ...]) -> str:
     if kind == "reset":
         return f"reset of instance {canon[1]} (incarnation {canon[2]})"
     if kind == "result":
-        return f"answer {canon[1]!r}"
+        return f"answer {canon[2]!r} to message {canon[1]}"
     if kind == "error":
-        return f"error answer {canon[1]!r}"
+        return f"error answer {canon[2]!r} to message {canon[1]}"
     if kind == "start":
         return f"start of worker task {canon[1]}"
     return repr(canon)
@@ -136,6 +136,7 @@ class Link:
         self._fingerprint = 0
         self._said: deque[tuple[Any, ...]] = deque(maxlen=3)  # the last messages, for messages
         self._count = 0  # messages in this session
+        self._calls: dict[Any, int] = {}  # unanswered request id -> its message's place in the session
 
     # ---- start -----------------------------------------------------------------------------
 
@@ -152,7 +153,7 @@ class Link:
         except ProtocolError as e:
             raise ExecStartError(f"{' '.join(self.proc.argv)!r}: {e}") from None
         if line is None:
-            raise ExecStartError(self.proc.exit_message("before its hello"))
+            raise ExecStartError(f"{' '.join(self.proc.argv)!r}: {self.proc.exit_message('before its hello')}")
         if self._trace is not None:
             self._trace("<", line)
         try:
@@ -186,11 +187,16 @@ class Link:
         self._said.append(canon)
         self._count += 1
 
+    # An answer is fingerprinted with the request it answers (its place in the session):
+    # two schedules that answer different requests with the same value are different
+    # conversations.
     def reply(self, call_id: Any, value: Any) -> None:
-        self._send({"type": "result", "id": call_id, "value": value}, ("result", freeze(value)))
+        self._send({"type": "result", "id": call_id, "value": value},
+                   ("result", self._calls.pop(call_id, None), freeze(value)))
 
     def reply_error(self, call_id: Any, kind: str, message: str) -> None:
-        self._send({"type": "error", "id": call_id, "error": kind, "message": message}, ("error", kind))
+        self._send({"type": "error", "id": call_id, "error": kind, "message": message},
+                   ("error", self._calls.pop(call_id, None), kind))
 
     # ---- tasks -----------------------------------------------------------------------------
 
@@ -283,6 +289,10 @@ class Link:
             if "id" not in msg:
                 raise ProtocolError(f"the subject sent a request without an id: {shown(msg)}")
             canon: tuple[Any, ...] = ("call", self._rel(task), msg.get("target"), freeze_args(msg.get("args")))
+            try:
+                self._calls[msg["id"]] = self._count
+            except TypeError:
+                raise ProtocolError(f"a request id must be a number or a string, got {shown(msg['id'])}") from None
         elif kind in ("done", "failed"):
             op = msg.get("id")
             task = self._ops.get(op) if isinstance(op, int) else None
@@ -352,6 +362,7 @@ class Link:
                 self._fingerprint = 0
                 self._count = 0
                 self._said.clear()
+                self._calls.clear()
                 canon: tuple[Any, ...] = ("reset", fields.get("instance"), fields.get("incarnation"))
             else:
                 canon = ("op", n - self._base, op, fields.get("key"), fields.get("value"))
