@@ -252,9 +252,9 @@ class Contract:
     @staticmethod
     def converged(event: CacheObserved) -> bool:
         """The convergence clause: once faults healed, the system quiesced, pending work
-        was flushed and TTLs ran out, a cached entry equals the DB's value (no entry is
-        converged). The same for every policy: what a policy relaxes has ended by then."""
-        return event.value is None or event.value == event.db_value
+        was flushed and TTLs ran out, a cached entry equals the DB's value. The same for
+        every policy: what a policy relaxes has ended by then."""
+        return event.value == event.db_value
 
     @staticmethod
     def keeps_closed(event: Event) -> bool:

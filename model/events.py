@@ -131,12 +131,13 @@ class DbObserved:
 @frozen(repr=False)
 class CacheObserved:
     """At the end of a run (faults healed, the system quiescent, pending work flushed,
-    TTLs run out) the harness read `key`'s cache entry and, at the same instant, the DB.
+    TTLs run out) the harness found a cache entry for `key` and read, at the same instant,
+    the DB's value for it.
 
-    `value` is None when there is no entry; `expires_at` is the entry's expiry (None: no
-    TTL). The contract's convergence clause judges it: an entry must equal `db_value`.
-    It carries the DB's value itself, so that its verdict is the comparison the harness
-    saw, whatever DB observations came before it.
+    `value` is the entry's value, `expires_at` its expiry (None: no TTL). A key without an
+    entry has no such event: it has converged. The contract's convergence clause judges
+    it: the entry must equal `db_value`. The event carries the DB's value itself, so that
+    its verdict is the comparison the harness saw, whatever DB observations came before.
     """
 
     key: str
@@ -147,8 +148,7 @@ class CacheObserved:
 
     def __repr__(self) -> str:
         ttl = "no TTL" if self.expires_at is None else f"expires at t={self.expires_at:g}"
-        entry = f"{self.value!r} ({ttl})" if self.value is not None else "no entry"
-        return f"[{self.time:g}] cache[{self.key!r}]: {entry}; db == {self.db_value!r}"
+        return f"[{self.time:g}] cache[{self.key!r}] == {self.value!r} ({ttl}); db == {self.db_value!r}"
 
 
 Event = Union[Invoke, Ok, Fail, Fault, Crash, Tick, DbObserved, CacheObserved]

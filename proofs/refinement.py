@@ -297,7 +297,7 @@ class _Translation:
         # Convergence is judged once pending work is flushed; the translation runs only
         # the scenario's operations, so under a buffered policy it cannot judge it.
         converge: list[Event] = []
-        if not self.contract.policy.buffered:
+        if not self.contract.policy.buffered and cached is not None:
             converge = [Tick(now), CacheObserved(KEY, cached, None, db, now + 1)]
         return observe, converge
 

@@ -253,11 +253,10 @@ def cached(key, value, db_value, t=0.0, expires_at=None):
 @pytest.mark.parametrize("name", ["write-through", "write-behind", "write-around", "cache-aside",
                                   "read-through"])
 def test_convergence_is_the_contracts_for_every_policy(name):
-    """The entry left at the end must equal the DB's value; no entry converges trivially.
-    The violation reads as the harness's end-of-run check has always read."""
+    """The entry left at the end must equal the DB's value (a key without an entry has no
+    such event). The violation reads as the harness's end-of-run check has always read."""
     parts = [w("k", "a"), flush(1.0), db("k", "a", 1.0)]
     assert verdict(name, *parts, cached("k", "a", "a", 2.0)).status == CONFORMS
-    assert verdict(name, *parts, cached("k", None, "a", 2.0)).status == CONFORMS
     v = verdict(name, *parts, cached("k", "x", "a", 2.0))
     assert v.status == VIOLATES
     assert (v.violation.clause, v.violation.key) == ("convergence", "k")
@@ -281,6 +280,10 @@ def test_convergence_is_judged_on_the_observed_pair_and_per_key():
     found = mon.feed(e)
     assert found.clause == "convergence" and found.key == "k"
     assert found.expected == "the cached entry equals the DB's value None"
+    # An entry holding None where the DB holds a value has not converged either.
+    mon = Monitor(Contract(policy("cache-aside")), {"k": "a"})
+    assert mon.feed(cached("k", None, "a", 1.0)[0]).clause == "convergence"
+    assert repr(e) == "[1] cache['k'] == 'a' (no TTL); db == None"
 
 
 def test_convergence_observation_changes_no_explanation():
@@ -311,3 +314,33 @@ def test_a_monitor_forks_and_its_signature_tells_equal_futures():
     # The original goes its own way; the twin never saw that observation.
     assert mon.feed(DbObserved("k", "a", 1.0)).clause == "durable-on-ack"
     assert twin.feed(DbObserved("k", "b", 1.0)) is None
+
+
+@given(entries=st.dictionaries(st.sampled_from(["k0", "k1", "k2"]),
+                               st.tuples(st.sampled_from([None, "v0", "v1"]),
+                                         st.sampled_from([None, 30.0, 7.5]))),
+       db_values=st.dictionaries(st.sampled_from(["k0", "k1", "k2"]), st.sampled_from([None, "v0", "v1"])),
+       keys=st.sets(st.sampled_from(["k0", "k1", "k2"])))
+@settings(max_examples=200, deadline=None)
+def test_the_convergence_event_gives_the_harness_checks_verdicts(entries, db_values, keys):
+    """What Run.finish() checked inline (the first cached key in sorted order whose entry
+    differs from the DB's value, among the run's keys), fed as one CacheObserved per cached
+    key of the run: the same first violation, the same texts."""
+    from model import CacheObserved, Monitor
+
+    expected = None  # the inline check, as it was written in conformance/run.py
+    for k, (v, exp) in sorted(entries.items()):
+        if k in keys and db_values.get(k) != v:
+            expected = ("convergence", k, f"the cached entry equals the DB's value {db_values.get(k)!r}",
+                        (f"the cache holds {v!r} ({'no TTL' if exp is None else f'expires at t={exp:g}'}) after faults healed, "
+                         f"work was flushed and TTLs ran out"))
+            break
+    mon = Monitor(Contract(policy("write-through")), {k: db_values.get(k) for k in keys})
+    found = None
+    for k, (v, exp) in sorted(entries.items()):
+        if k in keys:
+            found = mon.feed(CacheObserved(k, v, exp, db_values.get(k), 9.0))
+            if found is not None:
+                break
+    got = None if found is None else (found.clause, found.key, found.expected, found.observed)
+    assert got == expected
