@@ -21,6 +21,8 @@ from attrs import frozen
 
 from model.events import Crash, DbObserved, Fail, Fault, Invoke, Ok, Tick
 
+from conformance.histories.window import cut
+
 __all__ = ["Slot", "Op", "Timeline", "build", "render_text", "render_html", "write_html"]
 
 Step = tuple[int, str, str, str, "str | None"]
@@ -92,6 +94,8 @@ class Timeline:
     violating_event: int | None  # history index of the event that broke the contract
     violating_op: int | None  # its operation, when the event belongs to one
     violating_slot: int | None  # x of the highlighted position
+    # What was left out when a long history is drawn as a window around its violation.
+    note: str | None = None
 
 
 def build(report: Any) -> Timeline:
@@ -99,6 +103,9 @@ def build(report: Any) -> Timeline:
     history = tuple(report.history)
     trace = tuple(report.trace)
     violation = report.verdict.violation
+    window = cut(history, trace, violation)  # a long history: the violating key's window
+    if window is not None:
+        history, trace = window[0], window[1]
     bad = _find_event(history, violation.event if violation is not None else None)
     by_pos: dict[int, list[Step]] = {}
     for step in trace:
@@ -148,7 +155,8 @@ def build(report: Any) -> Timeline:
     lanes = tuple(sorted(first_seen, key=lambda n: (n.startswith("worker"), first_seen[n])))
     bad_op = getattr(history[bad], "op", None) if bad is not None else None
     bad_slot = slot_of.get(bad) if bad is not None else (slots[-1].x if violation is not None and slots else None)
-    return Timeline(lanes, tuple(slots), tuple(ops.values()), history, bad, bad_op, bad_slot)
+    return Timeline(lanes, tuple(slots), tuple(ops.values()), history, bad, bad_op, bad_slot,
+                    window[2] if window is not None else None)
 
 
 def _find_event(history: Sequence[Any], event: Any) -> int | None:
@@ -249,7 +257,7 @@ def render_text(report: Any, *, color: bool = False, width: int = 30) -> str:
             note, style = (note + "  " if note else "") + f"<< VIOLATION: {v.clause}", "violation"
         rows.append((cells, note, style))
     widths = [min(width, max([len(lane)] + [len(r[0][j]) for r in rows])) for j, lane in enumerate(tl.lanes)]
-    lines: list[tuple[str, str | None]] = []
+    lines: list[tuple[str, str | None]] = [(f"({tl.note})", "dim")] if tl.note else []
     head = ["pos", "event", "time"] + [lane.ljust(w) for lane, w in zip(tl.lanes, widths)]
     lines.append(("{:>4} {:>7} {:>7}  ".format(*head[:3]) + "  ".join(head[3:]) + "  notes", "head"))
     span = sum(widths) + 2 * (len(widths) - 1)
@@ -309,7 +317,7 @@ SLOT_W = 52
 LEFT = 120
 TOP = 72
 LANE_H = 92
-OBS_H = 40
+OBS_H = 48
 
 _CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
@@ -323,6 +331,8 @@ pre{background:#f6f6f6;padding:1em;overflow-x:auto}
 .sw{display:inline-block;width:1.6em;height:.8em;vertical-align:middle;margin-right:.3em}
 .sw.tick{width:3px;height:1.1em}.sw.dot{width:.6em;height:.6em;border-radius:50%;background:#999}
 svg text{font:11px ui-monospace,monospace;fill:#222}
+.scroll.windowed{direction:rtl}.scroll.windowed svg{direction:ltr}
+svg text.observe-label{font-size:9px;fill:#1f4fa0}
 svg .axis text{font-size:9px;fill:#666}svg .lane-name{font-weight:600;font-size:12px}
 svg .lane-bg{fill:#fafafa;stroke:#eee}
 rect.op{fill:#cfe3ff;stroke:#3b6fb6;rx:3}rect.op.read{fill:#d9f2d9;stroke:#3a8a3a}
@@ -366,6 +376,8 @@ def _svg(report: Any, tl: Timeline) -> str:
         out.append(f'<g class="lane" data-lane="{e(lane)}" transform="translate(0,{y})">')
         out.append(f'<rect class="lane-bg" x="0" y="0" width="{width}" height="{LANE_H - 4}"/>')
         out.append(f'<text class="lane-name" x="8" y="{LANE_H / 2:.0f}">{e(lane)}</text>')
+        if tl.note:  # a window opens at its right end: name the lane there too
+            out.append(f'<text class="lane-name" x="{width - 8}" y="{LANE_H / 2:.0f}" text-anchor="end">{e(lane)}</text>')
         for o in tl.ops:
             if o.lane != lane:
                 continue
@@ -395,6 +407,9 @@ def _svg(report: Any, tl: Timeline) -> str:
     # Harness observations (DB reads, clock) get a row of their own under the lanes.
     out.append(f'<g class="observations" transform="translate(0,{lanes_bottom})">'
                f'<text class="lane-name" x="8" y="22">observed</text>')
+    if tl.note:
+        out.append(f'<text class="lane-name" x="{width - 8}" y="22" text-anchor="end">observed</text>')
+    labels = 0
     for s in tl.slots:
         bad = s.x == tl.violating_slot and tl.violating_op is None
         if s.kind == "observe" or (s.kind == "event" and isinstance(tl.history[s.events[0]], (Tick, DbObserved))):
@@ -403,6 +418,10 @@ def _svg(report: Any, tl: Timeline) -> str:
                        f'<title>{e(tip)}</title></circle>')
             if bad:
                 out.append(f'<text class="violation-label" x="{_x(s.x) + 8:.0f}" y="34">{e(tip)} ✗</text>')
+            elif "db " in tip:  # what the DB held, under the dot (two rows in turn: they are wide)
+                labels += 1
+                out.append(f'<text class="observe-label" x="{_x(s.x):.0f}" y="{31 + 11 * (labels % 2)}" '
+                           f'text-anchor="middle">{e(_fit(tip.split("db ", 1)[1], 18))}</text>')
     out.append("</g>")
     row = 0  # labels of back-to-back faults take three rows in turn so they do not overlap
     for s in tl.slots:
@@ -445,7 +464,8 @@ def render_html(report: Any) -> str:
              f"<title>{e(title)}</title><style>{_CSS}</style></head><body>",
              f'<h1><span class="status-{e(status)}">{e(status)}</span>: {e(report.target)} as {e(report.policy)}</h1>',
              f'<p class="stats">{report.examples} examples, {report.steps} steps, '
-             f'{report.seconds:.2f} s, seed {e(str(report.seed))}</p>']
+             f'{report.seconds:.2f} s, seed {e(str(report.seed))}</p>' if report.examples else
+             f'<p class="stats">{report.seconds:.2f} s</p>']  # no examples: a recorded history, checked
     if v is not None:
         at = _where(tl)
         parts += ['<section id="verdict">', f"<h2>Clause broken: {e(v.clause)} — {e(v.title)}</h2>", "<dl>",
@@ -468,10 +488,14 @@ def render_html(report: Any) -> str:
               '<span><i class="sw tick" style="background:#d9730d"></i>cache step</span>'
               '<span><i class="sw tick" style="border-left:2px dashed #b8860b"></i>fault</span>'
               '<span><i class="sw dot"></i>DB read / clock by the harness (hover for values)</span></p>']
-    parts.append(f'<div class="scroll">{_svg(report, tl)}</div></section>' if tl.slots
+    if tl.note:
+        parts.append(f'<p class="window">{e(tl.note)}</p>')
+    # A window opens scrolled to its right end, where the violation is (no script: direction).
+    parts.append(f'<div class="scroll{" windowed" if tl.note else ""}">{_svg(report, tl)}</div></section>' if tl.slots
                  else '<p class="empty">No history was recorded.</p></section>')
     if report.counterexample:
-        parts += ['<section id="counterexample-section"><h2>Counterexample (runnable)</h2>',
+        heading = "Counterexample (runnable)" if report.examples else "Counterexample (failing sub-history, JSON Lines)"
+        parts += [f'<section id="counterexample-section"><h2>{heading}</h2>',
                   f'<pre id="counterexample">{e(report.counterexample)}</pre></section>']
     parts += ['<section id="history-section"><h2>History</h2><ol id="history" start="0">']
     for i, ev in enumerate(tl.history):

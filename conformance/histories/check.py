@@ -185,7 +185,7 @@ def check_file(path: Path, policy_name: str, *, fmt: str | None = None, name: st
     src = HistorySource(path, fmt, name)
     src.scan()
     meta = src.meta
-    notes = list(src.notes)
+    notes: list[str] = []
     if meta.policy is not None and meta.policy != pol.name:
         notes.append(f"the file was recorded checking {meta.policy}; checked here as {pol.name}")
     bound = staleness if staleness is not None else meta.staleness
@@ -194,6 +194,7 @@ def check_file(path: Path, policy_name: str, *, fmt: str | None = None, name: st
     tap = _Tap(src)
     verdict = check_history(contract, tap, meta.initial or None)
     events = tap.index + 1
+    notes = src.summary() + notes
     if verdict.status == CONFORMS and src.cas:
         verdict = Verdict(UNKNOWN, reason=(
             f"linearizable with each of the {src.cas} applied or indeterminate cas operations split into a read of "
@@ -202,8 +203,11 @@ def check_file(path: Path, policy_name: str, *, fmt: str | None = None, name: st
     elif verdict.status == VIOLATES and src.cas:
         notes.append(f"{src.cas} cas operations were each split into a read and a write: a violation of the split "
                      "history is one of the atomic history too")
-    report = CheckReport(target=src.name, policy=pol.name, verdict=verdict, examples=1, steps=events,
-                         seconds=0.0, note="; ".join(notes) or None)
+    about = (f"a recorded history ({src.format}: {events:,} events, {tap.operations:,} operations), checked offline"
+             + ("; the timeline draws the violating key's events and the global ones (faults, crashes, flushes, "
+                "clock)" if verdict.status == VIOLATES else ""))
+    report = CheckReport(target=src.name, policy=pol.name, verdict=verdict, examples=0, steps=0,
+                         seconds=0.0, note="; ".join([about, *notes]))
     line = line_text = cx = None
     v = verdict.violation
     if verdict.status == VIOLATES and v is not None:

@@ -50,6 +50,15 @@ def numbered(fh: IO[bytes]) -> Iterator[tuple[int, str]]:
         yield n, s
 
 
+def _contains(fh: IO[bytes], token: bytes) -> bool:
+    tail = b""
+    while chunk := fh.read(1 << 20):
+        if token in tail + chunk[: len(token)] or token in chunk:
+            return True
+        tail = chunk[-len(token):]
+    return False
+
+
 def spool(stream: IO[Any]) -> Path:
     """Copy `stream` (stdin) to a temporary file, so that it can be read more than once.
     The caller removes the file."""
@@ -128,10 +137,8 @@ class HistorySource:
         self._failed: Bits | None = None
         self._ordered = True
         self._scanned = False
-        self.operations = 0
-        self.nemesis = 0
-        self.cas = 0
-        self.left_out = 0
+        self._asm: Assembler | None = None  # of the latest reading
+        self._counts: edn.Counts | None = None
 
     # ---- reading ----------------------------------------------------------------------
 
@@ -144,9 +151,8 @@ class HistorySource:
     def _op_records(self, fh: IO[bytes]) -> Iterator[Any]:
         if self.format == "jsonl":
             return schema.read_lines(numbered(fh))
-        counts = edn.Counts()
-        self._edn_counts = counts
-        return edn.read_lines(numbered(fh), counts)
+        self._counts = edn.Counts()
+        return edn.read_lines(numbered(fh), self._counts)
 
     def _porcupine_ops(self, fh: IO[bytes]) -> Iterator[porcupine.Op]:
         text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
@@ -163,35 +169,55 @@ class HistorySource:
             raise HistoryError("not UTF-8 text") from None
 
     def scan(self) -> None:
-        """The first reading: validates every line, and finds what the second reading needs
-        to know in advance (the invocations whose write definitely failed; whether
-        Porcupine's operations come in call order)."""
+        """The first reading: what the second needs to know in advance. The meta line; the
+        invocations whose write definitely failed (read through only if the file has a
+        definite failure at all); whether Porcupine's operations come in call order."""
         with self._open() as fh:
             if self.format == "porcupine":
-                self._ordered, self.operations = porcupine.in_call_order(self._porcupine_ops(fh))
+                self._ordered, _ = porcupine.in_call_order(self._porcupine_ops(fh))
                 if not self._ordered:
                     self.notes.append("the operations are not in order of call time: sorted in memory")
             else:
-                asm = Assembler(None, "process")
-                for r in self._op_records(fh):
-                    if isinstance(r, schema.Meta):
-                        self.meta = r
-                    elif isinstance(r, OpLine):
-                        for _ in asm.feed(r):
-                            pass
-                self._failed = asm.found
-                self.operations = asm.operations
-                self.cas = asm.cas - asm.cas_failed  # applied or indeterminate: split in two
-                self.left_out = self._failed.count
-                if self.format == "edn":
-                    self.nemesis = self._edn_counts.nemesis
+                if self.format == "jsonl":
+                    self._read_meta(fh)
+                    fh.seek(0)
+                if _contains(fh, b'"fail"' if self.format == "jsonl" else b":fail"):
+                    fh.seek(0)
+                    asm = Assembler(None, "process")
+                    for r in self._op_records(fh):
+                        if isinstance(r, OpLine):
+                            for _ in asm.feed(r):
+                                pass
+                    self._failed = asm.found
         self._scanned = True
-        if self.nemesis:
-            self.notes.append(f"{self.nemesis} nemesis op{'s' if self.nemesis > 1 else ''} skipped "
-                              "(Jepsen's own faults: not register operations)")
-        if self.left_out:
-            self.notes.append(f"{self.left_out} operation{'s' if self.left_out > 1 else ''} that definitely failed "
-                              "(fail: not applied) left out")
+
+    def _read_meta(self, fh: IO[bytes]) -> None:
+        for n, raw in numbered(fh):
+            obj = schema.parse_line(raw, n)
+            if obj is None:
+                continue
+            if obj.get("type") == "meta":
+                self.meta = schema.meta_of(obj, n)
+            return
+
+    def summary(self) -> list[str]:
+        """Notes on what the reading did (as far as the file was read): definitely failed
+        operations left out, nemesis ops skipped, operations sorted."""
+        notes = list(self.notes)
+        left_out = self._asm.left_out if self._asm is not None else 0
+        nemesis = self._counts.nemesis if self._counts is not None else 0
+        if left_out:
+            notes.append(f"{left_out} operation{'s' if left_out > 1 else ''} that definitely failed "
+                         "(fail: not applied) left out")
+        if nemesis:
+            notes.append(f"{nemesis} nemesis op{'s' if nemesis > 1 else ''} skipped "
+                         "(Jepsen's own faults: not register operations)")
+        return notes
+
+    @property
+    def cas(self) -> int:
+        """cas operations read and not left out (applied or indeterminate: each split in two)."""
+        return self._asm.cas if self._asm is not None else 0
 
     def items(self) -> Iterator[tuple[int, int, Event]]:
         """(line, unit, event) of the whole history, in order (see the module docstring)."""
@@ -214,7 +240,7 @@ class HistorySource:
                     ops = sorted(ops, key=lambda o: (o.call, o.line))
                 yield from porcupine.events(ops)
                 return
-            asm = Assembler(self._failed, "process")
+            asm = self._asm = Assembler(self._failed, "process")
             for r in self._op_records(fh):
                 if isinstance(r, OpLine):
                     yield from asm.feed(r)
