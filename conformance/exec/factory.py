@@ -99,6 +99,7 @@ class ExecFactory:
         self._start_error: ExecStartError | None = None
         self._links: list[Link] = []  # every link started, for close()
         self.starts = 0  # processes started (a measure of crash recoveries)
+        self.waited = 0.0  # seconds factory calls waited for a started process
         self.closed = False
         self._ready.append(self._start())
         _open.add(self)
@@ -127,7 +128,9 @@ class ExecFactory:
             else:
                 slot.link.kill()
         if link is None:
+            waiting = time.perf_counter()
             link = self._take()
+            self.waited += time.perf_counter() - waiting
         with self._cv:
             self._slots[instance] = _Slot(link, stores, incarnation)
         self._want_spares()
@@ -195,9 +198,25 @@ class ExecFactory:
         slot = self._slots.get(instance)
         return slot.link.proc.stderr.text() if slot is not None else ""
 
+    @property
+    def processes(self) -> list[SubjectProcess]:
+        """Every process this factory started, in order (killed ones too)."""
+        with self._cv:
+            return [link.proc for link in self._links]
+
+    def stats(self) -> dict[str, float]:
+        """What the processes cost so far: processes started, seconds waited for one,
+        operations and store requests answered, wall seconds inside operations."""
+        with self._cv:
+            links = list(self._links)
+        return {"starts": self.starts, "waited": self.waited,
+                "operations": sum(link.operations for link in links),
+                "requests": sum(link.requests for link in links),
+                "operation_seconds": sum(link.seconds for link in links)}
+
     def pids(self) -> list[int]:
         """The pids of the processes started and not yet killed."""
-        return [link.proc.pid for link in self._links if not link.proc.killed]
+        return [p.pid for p in self.processes if not p.killed]
 
     def close(self) -> None:
         """Kill every process this factory started, and whatever they started (idempotent)."""

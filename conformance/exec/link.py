@@ -18,6 +18,7 @@ nondeterminism the harness cannot schedule: the check ends UNKNOWN naming both m
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -137,6 +138,11 @@ class Link:
         self._said: deque[tuple[Any, ...]] = deque(maxlen=3)  # the last messages, for messages
         self._count = 0  # messages in this session
         self._calls: dict[Any, int] = {}  # unanswered request id -> its message's place in the session
+        # What it cost (benchmarks/exec_subject.py): operations answered, store requests
+        # served, and wall seconds inside operations (requests included).
+        self.operations = 0
+        self.requests = 0
+        self.seconds = 0.0
 
     # ---- start -----------------------------------------------------------------------------
 
@@ -366,20 +372,27 @@ class Link:
                 canon: tuple[Any, ...] = ("reset", fields.get("instance"), fields.get("incarnation"))
             else:
                 canon = ("op", n - self._base, op, fields.get("key"), fields.get("value"))
-        self._send({"type": "op", "id": n, "task": task, "op": op, **fields}, canon)
-        while True:
-            msg = self.receive(task)
-            kind = msg["type"]
-            if kind == "call":
-                server.answer(self, task, msg)
-            elif kind == "done":
-                self._end(task)
-                return msg.get("value")
-            elif kind == "failed":
-                self._end(task)
-                raise_failure(msg.get("error"), msg.get("message"), msg.get("exception"))
-            else:
-                raise ProtocolError(f"the subject sent {kind!r} for task {task}, which runs an operation, not a worker")
+        started = time.perf_counter()
+        self.operations += 1
+        try:
+            self._send({"type": "op", "id": n, "task": task, "op": op, **fields}, canon)
+            while True:
+                msg = self.receive(task)
+                kind = msg["type"]
+                if kind == "call":
+                    self.requests += 1
+                    server.answer(self, task, msg)
+                elif kind == "done":
+                    self._end(task)
+                    return msg.get("value")
+                elif kind == "failed":
+                    self._end(task)
+                    raise_failure(msg.get("error"), msg.get("message"), msg.get("exception"))
+                else:
+                    raise ProtocolError(f"the subject sent {kind!r} for task {task}, which runs an operation, "
+                                        "not a worker")
+        finally:
+            self.seconds += time.perf_counter() - started
 
     def run_worker(self, server: Server, task: str) -> None:
         """Start worker `task` in the subject and serve its requests until it exits."""
@@ -388,6 +401,7 @@ class Link:
             msg = self.receive(task)
             kind = msg["type"]
             if kind == "call":
+                self.requests += 1
                 server.answer(self, task, msg)
             elif kind == "exit":
                 self._end(task)
