@@ -54,7 +54,8 @@ class Counterexample:
         lines: the file's lines it comes from.
         jsonl: the sub-history as schema-1 JSON Lines, a meta line first: a file
             `check-history` reads back to the same clause.
-        operations: operations in it; of_operations: the key's operations searched.
+        operations: operations in it; of_operations: the key's operations searched;
+            others: the other events in it (faults, crashes, observations, the clock).
         minimal: leaving out any one operation or event of it makes the key conform or
             break another clause (checked); False when the budget of checks ran out first.
         checks: histories checked to find it.
@@ -67,6 +68,7 @@ class Counterexample:
     jsonl: str
     operations: int
     of_operations: int
+    others: int
     minimal: bool
     checks: int
     report: CheckReport
@@ -132,7 +134,9 @@ class HistoryCheck:
         out += [f"note: {n}" for n in self.notes]
         cx = self.counterexample
         if cx is not None:
-            ops = f"{cx.operations} of {cx.of_operations:,} operation{'s' if cx.of_operations != 1 else ''}"
+            ops = f"{cx.operations} of its {cx.of_operations:,} operation{'s' if cx.of_operations != 1 else ''}"
+            if cx.others:
+                ops += f" and {cx.others} other event{'s' if cx.others != 1 else ''}"
             claim = ("1-minimal: leaving out any one of its operations or events makes the key conform or break "
                      "another clause" if cx.minimal else
                      f"reduced, NOT shown 1-minimal: the budget of checks ran out after {cx.checks}")
@@ -296,4 +300,5 @@ def _counterexample(items: list[Item], contract: Contract, meta: schema.Meta, ke
     sub = CheckReport(target=target, policy=contract.policy.name, verdict=verdict, examples=1, steps=len(events),
                       seconds=0.0, counterexample=jsonl, history=events)
     return Counterexample(key=key, events=events, lines=lines, jsonl=jsonl, operations=n_ops, of_operations=of,
+                          others=len(shrunk.units) - n_ops,
                           minimal=shrunk.minimal, checks=shrunk.checks, report=sub)

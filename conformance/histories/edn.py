@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from model.events import Event
@@ -140,12 +141,14 @@ def _from_edn_format(v: Any) -> Any:
         return Keyword(v.name)
     if isinstance(v, edn_format.Symbol):
         return Symbol(v.name)
-    if isinstance(v, dict):
+    if isinstance(v, (str, bytes)):
+        return v
+    if isinstance(v, Mapping):
         return {_from_edn_format(k): _from_edn_format(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_from_edn_format(x) for x in v]
-    if isinstance(v, (set, frozenset)):
+    if isinstance(v, AbstractSet):
         return frozenset(_from_edn_format(x) for x in v)
+    if isinstance(v, Sequence):
+        return [_from_edn_format(x) for x in v]
     return v
 
 

@@ -14,9 +14,9 @@ def _line(**fields: object) -> str:
 
 
 def write_through_history(ops: int, *, keys: int = 10, clients: int = 4, seed: int = 0,
-                          violate: str | None = None) -> list[str]:
-    """About `ops` operations. Pairs of clients overlap on different keys; every 250
-    operations or so the DB goes down for one failing (indeterminate) write and comes back;
+                          violate: str | None = None, fault_every: int = 125) -> list[str]:
+    """About `ops` operations. Pairs of clients overlap on different keys; every `fault_every`
+    steps (2 operations a step) the DB goes down for one failing (indeterminate) write and comes back;
     every 100 or so a flush; a DB observation after every acknowledged write. With `violate`
     (a key), the history ends with a write to that key and a read of the value before it."""
     rng = random.Random(seed)
@@ -43,7 +43,7 @@ def write_through_history(ops: int, *, keys: int = 10, clients: int = 4, seed: i
     while n < ops:
         t += 2
         step += 1
-        if step % 125 == 0:
+        if step % fault_every == 0:
             k = f"k{rng.randrange(keys)}"
             out.append(_line(type="fault", fault="db-down", time=t))
             i, d = op("c0", "write", k, f"lost{n}", None, ok=False)
