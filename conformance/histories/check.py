@@ -25,6 +25,7 @@ import attrs
 from attrs import frozen
 
 from model import CONFORMS, UNKNOWN, VIOLATES, Contract, Verdict, check_history, policy
+from model.monitor import DEFAULT_STATE_LIMIT
 from model.events import CacheObserved, DbObserved, Event, Fail, Fault, Invoke, Ok
 
 from conformance import CheckReport
@@ -169,7 +170,8 @@ class _Tap:
 
 
 def check_file(path: Path, policy_name: str, *, fmt: str | None = None, name: str | None = None,
-               staleness: float | None = None, budget: Budget | None = None, keep: int = KEEP) -> HistoryCheck:
+               staleness: float | None = None, budget: Budget | None = None, keep: int = KEEP,
+               limit: int = DEFAULT_STATE_LIMIT) -> HistoryCheck:
     """Check the history at `path` against `policy_name`'s contract.
 
     Args:
@@ -179,6 +181,7 @@ def check_file(path: Path, policy_name: str, *, fmt: str | None = None, name: st
             contract's default.
         budget: what delta debugging may spend.
         keep: the most events of the violating key kept for it.
+        limit: the monitor's explanation limit per key (past it: UNKNOWN, with the reason).
 
     Raises:
         HistoryError: the file cannot be read, or a line is malformed.
@@ -196,7 +199,7 @@ def check_file(path: Path, policy_name: str, *, fmt: str | None = None, name: st
     contract = Contract(pol, staleness_bound=bound if bound is not None else DEFAULT_STALENESS,
                         durable=meta.durable)
     tap = _Tap(src)
-    verdict = check_history(contract, tap, meta.initial or None)
+    verdict = check_history(contract, tap, meta.initial or None, limit)
     events = tap.index + 1
     notes = src.summary() + notes
     if verdict.status == CONFORMS and src.cas:
