@@ -378,6 +378,8 @@ def _svg(report: Any, tl: Timeline) -> str:
         out.append(f'<text class="lane-name" x="8" y="{LANE_H / 2:.0f}">{e(lane)}</text>')
         if tl.note:  # a window opens at its right end: name the lane there too
             out.append(f'<text class="lane-name" x="{width - 8}" y="{LANE_H / 2:.0f}" text-anchor="end">{e(lane)}</text>')
+        # A call's label ends where the lane's next operation starts (the full call is in the tooltip).
+        starts = sorted(_x(o.start) - 8 for o in tl.ops if o.lane == lane)
         for o in tl.ops:
             if o.lane != lane:
                 continue
@@ -387,7 +389,9 @@ def _svg(report: Any, tl: Timeline) -> str:
             tip = f"#{o.op} {o.call} {o.response}"
             out.append(f'<rect class="{cls}" data-op="{o.op}" x="{x0:.0f}" y="20" width="{x1 - x0:.0f}" '
                        f'height="22"><title>{e(tip)}</title></rect>')
-            out.append(f'<text class="op-call" x="{x0:.0f}" y="14">{e(o.call)}</text>')
+            room = next((x - x0 for x in starts if x > x0), None)
+            call = o.call if room is None else _fit(o.call, max(3, int((room - 4) / 6.7)))
+            out.append(f'<text class="op-call" x="{x0:.0f}" y="14">{e(call)}</text>')
             label_cls = "op-response violation-label" if o.op == tl.violating_op else "op-response"
             mark = "  ✗ violation" if o.op == tl.violating_op else ""
             out.append(f'<text class="{label_cls}" x="{x1:.0f}" y="80" text-anchor="end">'

@@ -229,6 +229,9 @@ def check_file(path: Path, policy_name: str, *, fmt: str | None = None, name: st
                 cx = _counterexample(items, contract, meta, v.key, v.clause, src.name, budget)
                 if cx is not None:
                     report = attrs.evolve(report, counterexample=cx.jsonl)
+                else:
+                    notes.append(f"no counterexample: the last {len(items):,} events of key {v.key!r} and the "
+                                 "global ones do not break the clause on their own")
         if line is None and at is not None:
             line = tap.line
         if line is not None:
