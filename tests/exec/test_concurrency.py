@@ -9,6 +9,8 @@ import pytest
 
 from cache_conformance.cli import main
 
+pytestmark = pytest.mark.slow  # processes started, Hypothesis budgets
+
 
 @pytest.mark.parametrize("language", ("node", "java", "go"))
 def test_a_fill_racing_an_invalidation_on_two_instances_conforms(language, subjects):

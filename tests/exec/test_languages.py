@@ -16,6 +16,8 @@ from conformance import run_check
 
 LANGUAGES = ("node", "java", "go")
 
+pytestmark = pytest.mark.slow  # processes started, Hypothesis budgets
+
 
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("example, policy", [("write_through", "write-through"), ("write_behind", "write-behind")])

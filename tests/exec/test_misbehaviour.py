@@ -79,9 +79,10 @@ def test_a_command_that_cannot_start_is_one_line_exit_2():
     ("unknown-target", "it raised ProtocolError: the subject asked for 'cache.scan', which is not a store request"),
     ("raise", "it raised KeyError: 'k0' (at stub_subject.py)"),
 ])
+@pytest.mark.slow
 def test_a_subject_that_breaks_the_protocol_mid_check_violates_subject_error(mode, observed, exec_factory):
     factory = exec_factory(stub(mode))
-    report = run_check(factory, policy="write-through", examples=3, shrink_seconds=0.5)
+    report = run_check(factory, policy="write-through", examples=3, shrink_seconds=0.5, op_timeout=10)
     assert report.verdict.status == "VIOLATES", report.render()
     assert report.clause == "subject-error"
     assert observed in report.verdict.violation.observed
@@ -89,7 +90,8 @@ def test_a_subject_that_breaks_the_protocol_mid_check_violates_subject_error(mod
 
 
 def test_the_exit_is_reported_with_the_subjects_last_stderr_line(exec_factory):
-    report = run_check(exec_factory(stub("exit")), policy="write-through", examples=3, shrink_seconds=0.5)
+    report = run_check(exec_factory(stub("exit")), policy="write-through", examples=3, shrink_seconds=0.5,
+                       op_timeout=10)
     assert "its last stderr line: 'panic: out of memory'" in report.verdict.violation.observed
 
 
@@ -109,7 +111,7 @@ def test_a_subject_that_never_answers_is_a_liveness_violation_and_is_killed(exec
 
 def test_a_stderr_flood_is_drained_and_kept_bounded(exec_factory):
     factory = exec_factory(stub("flood-stderr"), stderr_limit=64 * 1024)
-    report = run_check(factory, policy="write-through", examples=5)
+    report = run_check(factory, policy="write-through", examples=5, op_timeout=10)
     assert report.verdict.status == "CONFORMS", report.render()
     assert max(p.stderr.total for p in factory.processes) > 1_000_000  # 100 kB per operation, all read...
     assert len(factory.stderr().encode()) <= 64 * 1024  # ...the last 64 KiB kept
@@ -119,7 +121,7 @@ def test_no_process_of_the_subject_outlives_the_check(exec_factory):
     # The stub leaves a child in its process group and a daemon that left it (setsid after
     # a double fork); both go with the check.
     factory = exec_factory(stub("children"))
-    report = run_check(factory, policy="write-through", examples=5)
+    report = run_check(factory, policy="write-through", examples=5, op_timeout=10)
     assert report.verdict.status == "CONFORMS", report.render()
     tokens = [p.token for p in factory.processes]
     assert len(_carrying(tokens)) >= 3  # a subject, its child, its daemon
@@ -129,7 +131,7 @@ def test_no_process_of_the_subject_outlives_the_check(exec_factory):
 
 
 def test_a_nondeterministic_subject_is_unknown_naming_where_it_diverged(exec_factory):
-    report = run_check(exec_factory(stub("random")), policy="write-through", examples=20)
+    report = run_check(exec_factory(stub("random")), policy="write-through", examples=20, op_timeout=10)
     assert report.verdict.status == "UNKNOWN", report.render()
     assert "the subject is nondeterministic: after the same" in report.verdict.reason
     assert "where it once sent" in report.verdict.reason
