@@ -26,11 +26,11 @@ def big(tmp_path_factory):
     html, js = d / "h.html", d / "h.json"
     code, out, err = run("check-history", str(path), "--policy", "write-through", "--html", str(html),
                          "--json", str(js))
-    return code, out, err, html.read_text(), json.loads(js.read_text())
+    return code, out, err, html.read_text(), json.loads(js.read_text()), path
 
 
 def test_a_20000_operation_violation_draws_a_bounded_window(big) -> None:
-    code, out, err, page, data = big
+    code, out, err, page, data, _ = big
     assert code == 1 and data["verdict"] == "VIOLATES" and data["operations"] >= 20_000, (out, err)
     assert len(page.encode()) < 300_000
     # the violating read, highlighted, with what it returned
@@ -47,10 +47,28 @@ def test_a_20000_operation_violation_draws_a_bounded_window(big) -> None:
 
 
 def test_the_text_counterexample_is_small(big) -> None:
-    code, out, _, _, data = big
+    code, out, _, _, data, _ = big
     counterexample = out.split("from lines", 1)[1].split("timeline of the counterexample:", 1)[0]
     assert len([x for x in counterexample.splitlines() if x.startswith("{")]) <= 7
     assert data["counterexample_minimal"] is True
+
+
+def test_the_reader_streams(big) -> None:
+    """Reading the 4 MB file holds the operations open at once, not what was read."""
+    import itertools
+    import tracemalloc
+
+    from conformance.histories.source import HistorySource
+
+    src = HistorySource(big[-1])
+    src.scan()
+    tracemalloc.start()
+    try:
+        n = sum(1 for _ in itertools.islice(src.items(), 12_000))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert n == 12_000 and peak < 100_000  # 12,000 events take ~1 MB of the file
 
 
 def _report(history, violation) -> CheckReport:
