@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from model import Violation
+from model.vocabulary import READ, WRITE
 
 from conformance.calls import context
 from conformance.errors import Crashed
@@ -67,9 +68,9 @@ def _client_body(host: BatchHost, task: Task) -> None:
                 task.pause()  # the controller invokes the next operation when it picks us again
             subject = host.subject_for(task.instance)
             try:
-                if kind == "write":
+                if kind == WRITE:
                     r = subject.write(key, value)
-                elif kind == "read":
+                elif kind == READ:
                     r = subject.read(key)
                 else:
                     fn = getattr(subject, "flush", None)
