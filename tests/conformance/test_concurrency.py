@@ -23,12 +23,14 @@ def test_self_deadlocking_subject_is_a_liveness_violation():
     assert "deadlock" in r.verdict.violation.observed
 
 
+@pytest.mark.serial  # a 0.5 s timeout
 def test_thread_blocked_outside_the_harness_is_reported_not_hung():
     r = run_check(f"{S}:real_lock", "write-through", clients=2, examples=100, op_timeout=0.5)
     assert r.verdict.status == "VIOLATES" and r.clause == "liveness"
     assert "blocks outside the harness" in r.verdict.violation.observed
 
 
+@pytest.mark.serial  # a 0.3 s timeout
 def test_worker_that_never_yields_is_a_liveness_violation():
     r = run_check(f"{S}:busy_worker", "write-through", examples=20, op_timeout=0.3)
     assert r.verdict.status == "VIOLATES" and r.clause == "liveness"

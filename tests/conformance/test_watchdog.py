@@ -7,12 +7,18 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from conformance import run_check
 from conformance.calls import Watchdog
 
 from tests.conformance import subjects
 
 S = "tests.conformance.subjects"
+
+# serial: 0.3 s timeouts and a check judged within 5 s; another test at the same time can
+# make a correct call late.
+pytestmark = pytest.mark.serial
 
 
 def _checking_threads() -> list[threading.Thread]:

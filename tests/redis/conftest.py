@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -41,6 +43,8 @@ def redis_url():
 
 @pytest.fixture(scope="session")
 def pg_url():
+    """DATABASE_URL or the local server; under pytest-xdist, a database of this worker's own
+    on that server (see _worker_database)."""
     pytest.importorskip("psycopg", reason="psycopg is not installed: pip install 'cache-conformance[postgres]'")
     import psycopg
 
@@ -49,7 +53,51 @@ def pg_url():
         psycopg.connect(url, connect_timeout=3).close()
     except psycopg.Error as exc:
         pytest.skip(f"PostgreSQL unreachable at {url}: {' '.join(str(exc).split())}")
-    return url
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return _worker_database(url, worker) if worker else url
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """The URL of database `<name>_<worker>` (test_gw0, ...) on the server of `url`, created
+    if missing; the tables a test run left there when it was killed (their prefix names a
+    process that is gone) are dropped. Two runs at once share the workers' databases
+    safely: every backend's table has a prefix of its own (the pid, a counter)."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)  # postgresql://USER@HOST:PORT/DB, the form the backends take
+    name = f"{parts.path.lstrip('/') or 'postgres'}_{worker}"
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as admin:
+        if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            try:
+                admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            except psycopg.errors.DuplicateDatabase:
+                pass  # another run created it a moment ago
+            except psycopg.Error as exc:
+                pytest.skip(f"cannot create the worker's database {name}: {' '.join(str(exc).split())}")
+    own = urlunsplit(parts._replace(path="/" + name))
+    with psycopg.connect(own, autocommit=True, connect_timeout=5) as conn:
+        tables = [t for (t,) in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE 'cc\\_%'")]
+        for table in tables:
+            m = _OUR_TABLE.fullmatch(table)
+            if m and not _alive(int(m.group(1))):
+                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
+    return own
+
+
+# The table prefixes of the backend fixtures below: cc_t<pid>_<n>_kv, cc_l<pid>_<n>_kv.
+_OUR_TABLE = re.compile(r"cc_[tl](\d+)_\d+_kv")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

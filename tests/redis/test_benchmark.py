@@ -14,7 +14,8 @@ import pytest
 from cache_conformance import bench as benchmark
 from cache_conformance.commands.bench import main
 
-pytestmark = [pytest.mark.redis, pytest.mark.slow]
+# serial: it times writes and pins processes to CPUs; another test at the same time skews both.
+pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.serial]
 
 
 def test_benchmark_reports_floors_policies_ratios_and_the_seed(redis_url, pg_url, tmp_path):

@@ -13,7 +13,8 @@ from conformance.backends.harness import RedisBackend
 from conformance.backends.live import LiveEnv, WallClock
 from conformance.backends.server import RedisCluster, ServerUnavailable
 
-pytestmark = [pytest.mark.redis, pytest.mark.slow]
+# One worker runs the module, so its cluster (a module fixture) starts once.
+pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.xdist_group("redis-cluster")]
 
 
 @pytest.fixture(scope="module")

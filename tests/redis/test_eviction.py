@@ -26,7 +26,8 @@ from tests.redis.servers import serving
 
 redis = pytest.importorskip("redis", reason="redis-py is not installed: pip install 'cache-conformance[redis]'")
 
-pytestmark = [pytest.mark.redis, pytest.mark.slow]
+# serial: a junk writer keeps a server at its memory limit while a check runs.
+pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.serial]
 
 # The module that defines WriteBehind (the package re-exports a function of that name).
 WRITE_BEHIND = sys.modules[R.WriteBehind.__module__]

@@ -14,16 +14,16 @@ from conformance.backends.live import LiveEnv, WallClock
 from conformance.backends.proxy import FaultProxy
 from conformance.backends.server import RedisServer
 from conformance.errors import StoreTimeout, StoreUnavailable
+from tests.redis.servers import serving
 
-pytestmark = [pytest.mark.redis, pytest.mark.slow]
+# serial: SIGKILLs and restarts servers, delays and cuts connections.
+pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.serial]
 
 
 @pytest.fixture
 def own_server(request):
     """A redis-server this test may SIGKILL; param = persistence."""
-    server = RedisServer(persistence=request.param).start()
-    yield server
-    server.stop()
+    yield from serving(RedisServer(persistence=request.param))
 
 
 def _write_behind_across_sigkill(server, database):

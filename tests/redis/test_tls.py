@@ -20,7 +20,8 @@ from tests.redis.servers import serving
 redis = pytest.importorskip("redis", reason="redis-py is not installed: pip install 'cache-conformance[redis]'")
 trustme = pytest.importorskip("trustme", reason="trustme is not installed: pip install 'cache-conformance[test]'")
 
-pytestmark = [pytest.mark.redis, pytest.mark.slow]
+# One worker runs the module, so its TLS server (a module fixture) starts once.
+pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.xdist_group("redis-tls")]
 
 PASSWORD = "s3cr:t/pw"  # characters that must be quoted in a URL
 

@@ -12,6 +12,9 @@ import pytest
 from cache_conformance.claims import load_register
 from implementations.mutants.catalog import MUTANTS
 
+# One worker runs the module, so the small report (a session fixture) is built once for it.
+pytestmark = pytest.mark.xdist_group("small-report")
+
 SECTIONS = ("## Summary", "## Proofs", "## Built-in implementations", "## Mutants", "## Seed ports",
             "## Claims", "## Counterexamples")
 

@@ -53,6 +53,7 @@ def test_replacing_the_section_keeps_the_rest_of_the_readme() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # runs its checks two at a time itself, each with a time limit
 def test_a_full_default_report_gives_the_readme_verdicts(tmp_path: Path) -> None:
     stream = io.StringIO()
     # No time budget: the verdicts must not depend on how loaded the machine is.

@@ -14,7 +14,7 @@ import pytest
 from conformance.timeline import write_html
 from tests.timeline.dom import parse
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.serial]  # Chromium loads every core
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 needs_chromium = pytest.mark.skipif(
