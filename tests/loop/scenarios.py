@@ -10,7 +10,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from conformance import CheckReport, run_check
+from conformance import CheckReport
 from conformance.replay import replay
 from model.protocols import REQUIRED, build, property_by_id, protocol_by_id
 from model.protocols.system import Scenario
@@ -18,8 +18,7 @@ from proofs import explicit
 from proofs.scenario import export, parse
 from proofs.verdict import REFUTED, Trace
 
-__all__ = ["Exported", "exported", "export_row", "replay_scenario", "store_calls", "model_calls",
-           "checked"]
+__all__ = ["Exported", "exported", "export_row", "replay_scenario", "store_calls", "model_calls"]
 
 
 @dataclass(frozen=True)
@@ -72,9 +71,3 @@ def model_calls(trace: Trace) -> list[tuple[str, str]]:
 def store_calls(report: CheckReport) -> list[tuple[str, str]]:
     """The subject's store calls during a replay, in order: (actor, "store.call")."""
     return [(actor, f"{store}.{call}") for _, actor, store, call, *_ in report.trace]
-
-
-@functools.cache
-def checked(target: str, policy: str) -> CheckReport:
-    """The default `run_check` (seed 0), once per target and policy."""
-    return run_check(target, policy)
