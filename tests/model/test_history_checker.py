@@ -58,3 +58,31 @@ def test_db_going_back_is_a_regression():
     tail = [DbObserved("k0", b, t), DbObserved("k0", a, t)]
     v = check_history(_contract(), events + tail)
     assert v.status == "VIOLATES"
+
+
+def test_the_fast_checker_on_generated_histories_and_their_tampered_twins():
+    from model.register import check_register
+
+    for clients in (8, 32):
+        events = bench.make_history(20_000, clients=clients)
+        assert check_register(events).status == "CONFORMS"
+        v = check_register(bench.tamper(events))
+        assert v.status == "VIOLATES" and v.violation.clause == "linearizable-reads"
+
+
+def test_a_tampered_history_violates_the_contract_too():
+    v = check_history(_contract(), bench.tamper(bench.make_history(3000)))
+    assert v.status == "VIOLATES"
+
+
+def test_the_history_file_gives_both_checkers_the_same_history(tmp_path):
+    from model.register import RegisterChecker, rows
+
+    events = bench.make_history(2000, clients=4)
+    path = tmp_path / "h.txt"
+    bench.write_history(events, path)
+    assert bench.read_rows(path) == list(rows(events))
+    again = bench.read_events(path)
+    assert [(type(e), getattr(e, "op", None), getattr(e, "result", None)) for e in again] == \
+        [(type(e), getattr(e, "op", None), getattr(e, "result", None)) for e in events]
+    assert RegisterChecker().run(bench.read_rows(path)) is None
