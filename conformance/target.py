@@ -86,6 +86,12 @@ def load_factory(spec: str | Callable[..., Any]) -> tuple[Callable[..., Any], st
     """
     if callable(spec):
         return spec, describe_factory(spec)
+    if isinstance(spec, str) and spec.startswith("exec:"):
+        # A subject process in any language (docs/PROTOCOL.md): `exec:COMMAND`, as
+        # counterexamples of `check --exec` name it.
+        from conformance.exec import load_exec_target
+
+        return load_exec_target(spec)
     if not isinstance(spec, str) or ":" not in spec:
         raise UsageError(
             f"target {spec!r} is not of the form module:factory or path/to/file.py:factory"

@@ -15,6 +15,7 @@ from conformance.exec.factory import (
     DEFAULT_START_TIMEOUT,
     EXEC_PREFIX,
     ExecFactory,
+    close_all,
     exec_factory,
     load_exec_target,
 )
@@ -22,7 +23,7 @@ from conformance.exec.proxy import ExecSubject
 from conformance.exec.wire import PROTOCOL_VERSION, ExecStartError, ProtocolError, RemoteError
 
 __all__ = [
-    "exec_factory", "ExecFactory", "ExecSubject", "load_exec_target",
+    "exec_factory", "ExecFactory", "ExecSubject", "load_exec_target", "close_all",
     "ExecStartError", "ProtocolError", "RemoteError",
     "PROTOCOL_VERSION", "EXEC_PREFIX", "DEFAULT_START_TIMEOUT",
 ]

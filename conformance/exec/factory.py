@@ -31,7 +31,7 @@ from conformance.exec.process import SubjectProcess, kill_escaped
 from conformance.exec.proxy import EnvServer, ExecSubject
 from conformance.exec.wire import ExecStartError
 
-__all__ = ["ExecFactory", "exec_factory", "load_exec_target", "EXEC_PREFIX", "DEFAULT_START_TIMEOUT"]
+__all__ = ["ExecFactory", "exec_factory", "load_exec_target", "close_all", "EXEC_PREFIX", "DEFAULT_START_TIMEOUT"]
 
 EXEC_PREFIX = "exec:"
 # Seconds a process may take from its start to its hello (a cold JVM on a loaded machine).
@@ -267,7 +267,9 @@ _open: "weakref.WeakSet[ExecFactory]" = weakref.WeakSet()
 
 
 @atexit.register
-def _close_open() -> None:
+def close_all() -> None:
+    """Close every exec factory still open (at interpreter exit, and for callers that made
+    factories they cannot reach, such as the `Run('exec:...')` of a counterexample)."""
     for factory in list(_open):
         factory.close()
 

@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from conformance.errors import Inconclusive
 from conformance.exec.process import SubjectProcess, start_limit_message
 from conformance.exec.wire import (
     PROTOCOL_VERSION,
@@ -330,8 +331,6 @@ class Link:
             raise ProtocolError(f"the subject sent a {kind} for task {shown(task)}, which the harness never started")
         before = self._transcripts.check(self._fingerprint, canon)
         if before is not None:
-            from conformance import Inconclusive
-
             raise _Diverged(Inconclusive(
                 f"the subject is nondeterministic: after the same {self._count} messages since its reset"
                 f"{f' (the last: {describe(self._said[-1])})' if self._said else ''}, it sent "

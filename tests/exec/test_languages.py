@@ -12,7 +12,8 @@ import io
 import pytest
 
 from cache_conformance.cli import main
-from conformance import run_check
+from conformance import ContractViolation, run_check
+from conformance.exec import close_all
 
 LANGUAGES = ("node", "java", "go")
 
@@ -47,3 +48,10 @@ def test_buggy_twin_violates_and_its_counterexample_replays(language, example, p
                 stdout=out, stderr=io.StringIO())
     assert code == 1, out.getvalue()
     assert f"clause broken: {clause}" in out.getvalue()
+    # And as Python: the script starts the command itself.
+    try:
+        with pytest.raises(ContractViolation) as info:
+            exec(compile(report.counterexample, "<counterexample>", "exec"), {})
+        assert info.value.violation.clause == clause
+    finally:
+        close_all()
