@@ -19,7 +19,10 @@ from typing import Any
 
 from attrs import frozen
 
-from model.events import Crash, DbObserved, Fail, Fault, Invoke, Ok, Tick
+from model.events import CacheObserved, Crash, DbObserved, Fail, Fault, Invoke, Ok, Tick
+
+# The harness's own looks at the stores: folded together between the operations.
+_OBSERVATIONS = (Tick, DbObserved, CacheObserved)
 
 from conformance.histories.window import cut
 
@@ -127,7 +130,7 @@ def build(report: Any) -> Timeline:
         if i == len(history):
             break
         e = history[i]
-        if isinstance(e, (Tick, DbObserved)) and i != bad:
+        if isinstance(e, _OBSERVATIONS) and i != bad:
             folded.append(i)
             continue
         close_fold()
@@ -180,6 +183,8 @@ def _describe(e: Any) -> str:
         return f"db[{e.key!r}] == {e.value!r}"
     if isinstance(e, Tick):
         return f"clock -> {e.time:g}"
+    if isinstance(e, CacheObserved):
+        return f"cache[{e.key!r}] == {e.value!r}, db {e.db_value!r}"
     return repr(e)
 
 
@@ -188,9 +193,13 @@ def _observations(tl: Timeline, slot: Slot) -> str:
     ticks = [tl.history[i] for i in slot.events if isinstance(tl.history[i], Tick)]
     seen = {tl.history[i].key: tl.history[i].value for i in slot.events
             if isinstance(tl.history[i], DbObserved)}
+    cached = {tl.history[i].key: tl.history[i].value for i in slot.events
+              if isinstance(tl.history[i], CacheObserved)}
     parts = [f"clock -> {ticks[-1].time:g}"] if ticks else []
     if seen:
         parts.append("db " + " ".join(f"{k}={v!r}" for k, v in seen.items()))
+    if cached:
+        parts.append("cache " + " ".join(f"{k}={v!r}" for k, v in cached.items()))
     return "; ".join(parts)
 
 
@@ -416,7 +425,7 @@ def _svg(report: Any, tl: Timeline) -> str:
     labels = 0
     for s in tl.slots:
         bad = s.x == tl.violating_slot and tl.violating_op is None
-        if s.kind == "observe" or (s.kind == "event" and isinstance(tl.history[s.events[0]], (Tick, DbObserved))):
+        if s.kind == "observe" or (s.kind == "event" and isinstance(tl.history[s.events[0]], _OBSERVATIONS)):
             tip = _observations(tl, s) if s.kind == "observe" else _describe(tl.history[s.events[0]])
             out.append(f'<circle class="observe{" violation" if bad else ""}" cx="{_x(s.x):.0f}" cy="18" r="4">'
                        f'<title>{e(tip)}</title></circle>')

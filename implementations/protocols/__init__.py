@@ -11,11 +11,12 @@ model step and nothing else, and names its protocol id in its docstring.
     wb-volatile        wb_volatile (durable = False), wb_volatile_declared_durable
     wb-requeue         wb_requeue
     wa-no-invalidate   wa_no_invalidate
+    wa-untimed-fill    wa_untimed_fill
 """
 
 from __future__ import annotations
 
-from implementations.protocols.write_around import NoInvalidateWriteAround, wa_no_invalidate
+from implementations.protocols.write_around import NoInvalidateWriteAround, wa_no_invalidate, wa_untimed_fill
 from implementations.protocols.write_behind import (
     RequeueWriteBehind,
     VolatileWriteBehind,
@@ -30,6 +31,7 @@ __all__ = [
     "RequeueWriteBehind",
     "VolatileWriteBehind",
     "wa_no_invalidate",
+    "wa_untimed_fill",
     "wb_requeue",
     "wb_volatile",
     "wb_volatile_declared_durable",
@@ -40,4 +42,5 @@ FACTORIES: dict[str, str] = {
     "wb-volatile": "implementations.protocols:wb_volatile_declared_durable",
     "wb-requeue": "implementations.protocols:wb_requeue",
     "wa-no-invalidate": "implementations.protocols:wa_no_invalidate",
+    "wa-untimed-fill": "implementations.protocols:wa_untimed_fill",
 }

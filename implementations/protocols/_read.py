@@ -7,7 +7,7 @@ from typing import Any
 __all__ = ["cache_read"]
 
 
-def cache_read(env: Any, key: str, ttl: float) -> str | None:
+def cache_read(env: Any, key: str, ttl: float | None) -> str | None:
     """`cache.get`; on a miss `db.get`, then `cache.set` of what it read: three store calls
     at most, exactly the model's `get`, `load`, `fill` steps.
 

@@ -14,7 +14,7 @@ import pytest
 
 from conformance.strategies import ScheduleMismatch
 from model import CONFORMS, VIOLATES, policy
-from model.protocols import property_by_id, protocol_by_id, stronger_guarantee
+from model.protocols import STALENESS, property_by_id, protocol_by_id, stronger_guarantee
 from model.protocols.builder import make_scenario
 
 from tests.implementations.test_builtins import BUILTINS
@@ -227,4 +227,37 @@ def test_earlier_fill_scenario_on_the_embodiment(wa_with_fill, policy, status, c
                                             ("implementations.memory:cache_aside", CA)])
 def test_earlier_fill_scenario_on_the_correct_implementations(wa_with_fill, target, policy):
     report = replay_scenario(target, policy, wa_with_fill.data)
+    assert report.verdict.status == CONFORMS, report.verdict
+
+
+# ---- bounded staleness: the STALENESS rows' refutations, replayed -----------------------
+# Their scenarios carry a `clock-advance` fault: the replayer moves the clock past the
+# subject's staleness bound (its fill TTL), as the models' advance moves past T.
+
+
+@pytest.fixture(scope="module")
+def staleness_exports():
+    return {row.protocol: export_row(row.protocol, row.property, row.scenario)
+            for row in STALENESS if row.expected == "REFUTED"}
+
+
+def test_untimed_fill_breaks_bounded_staleness_on_replay(staleness_exports):
+    """wa-untimed-fill: the stale entry outlives the advance, and the replay of the proof's
+    trace on its embodiment breaks the same clause, call for call."""
+    ex = staleness_exports["wa-untimed-fill"]
+    assert any(f["fault"] == "clock-advance" for f in ex.data["faults"])
+    report = replay_scenario("implementations.protocols:wa_untimed_fill", WA, ex.data)
+    expected = model_calls(ex.trace)
+    assert store_calls(report)[: len(expected)] == expected
+    assert report.verdict.status == VIOLATES, report.verdict
+    assert report.verdict.violation.clause == "bounded-staleness"
+
+
+def test_timed_fill_conforms_on_the_staleness_scenario(staleness_exports):
+    """The same store calls with fills that carry the TTL (wa-no-invalidate) meet bounded
+    staleness on the same schedule: the clock advance ends what the stale fill left."""
+    ex = staleness_exports["wa-untimed-fill"]
+    report = replay_scenario("implementations.protocols:wa_no_invalidate", WA, ex.data)
+    expected = model_calls(ex.trace)
+    assert store_calls(report)[: len(expected)] == expected
     assert report.verdict.status == CONFORMS, report.verdict
