@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from conformance.errors import StoreTimeout, StoreUnavailable, UsageError
+from conformance.failures import Failure, chain, classify
 
 __all__ = [
     "PROTOCOL_VERSION", "STORE_ERRORS", "TARGETS", "OPERATIONS",
@@ -117,16 +118,16 @@ def decode(line: bytes) -> dict[str, Any]:
 
 
 def store_error_kind(e: BaseException) -> str | None:
-    """The wire name of a store failure, or None if `e` is not one.
+    """The wire name of a store failure an env call raised, or None if `e` is not one.
 
-    The env contract's failures are `ConnectionError` (nothing happened) and `TimeoutError`
-    (it may have happened); whatever raised them (the in-memory stores, Redis), they cross
-    the wire as those two kinds."""
-    if isinstance(e, TimeoutError):
+    Which exceptions are store failures is `conformance.failures.classify`'s to say, the
+    harness's one classifier; of those, one with a timeout in its chain may have taken
+    effect (`timeout`), any other did nothing (`unavailable`)."""
+    if classify(e) is not Failure.STORE:
+        return None
+    if any(isinstance(link, TimeoutError) for link in chain(e)):
         return "timeout"
-    if isinstance(e, ConnectionError):
-        return "unavailable"
-    return None
+    return "unavailable"
 
 
 def raise_failure(error: Any, message: Any, exception: Any = None) -> None:
