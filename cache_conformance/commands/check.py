@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from cache_conformance import exec_option
 from cache_conformance.command import Command, UsageError
@@ -25,6 +25,11 @@ from cache_conformance.options import (
     backend_from,
     check_writable,
 )
+
+if TYPE_CHECKING:
+    from conformance import CheckReport
+    from conformance.backend import Backend
+    from conformance.target import Target
 
 __all__ = ["COMMANDS"]
 
@@ -84,15 +89,19 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for path in (json_path, html_path, record_path):
         if path is not None:
             check_writable(path)
-    backend = backend_from(args)
-    for warning in getattr(backend, "warnings", ()):
+    from conformance.backend import MemoryBackend
+    from conformance.target import resolve_target
+
+    # The target and the policy are resolved once, here: every mode receives the same
+    # value, so a bad policy or target is the same one line whichever mode was asked for.
+    target = resolve_target(args.target, args.policy)
+    backend = backend_from(args) or MemoryBackend()
+    for warning in backend.warnings:
         print(f"cache-conformance: warning: {warning}", file=err)
     try:
-        report = _verdict(args, backend)
+        report = _verdict(args, target, backend)
     finally:
-        close = getattr(backend, "close", None)
-        if callable(close):
-            close()
+        backend.close()
     # The files first: a reader that closes the pipe early must not cost the user them.
     # A file that cannot be written after all (checked writable above, refused at open:
     # /proc, a full disk) still leaves the verdict printed; its one line comes after.
@@ -130,7 +139,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return code
 
 
-def _verdict(args: argparse.Namespace, backend: Any) -> Any:
+def _verdict(args: argparse.Namespace, target: Target, backend: Backend) -> CheckReport:
     """The CheckReport of the mode the options ask for."""
     if args.exhaustive:
         from conformance.exhaustive import explore_schedules, parse_ops
@@ -138,7 +147,7 @@ def _verdict(args: argparse.Namespace, backend: Any) -> Any:
         initial = dict(kv.split("=", 1) for kv in args.initial.split(",")) if args.initial else None
         if initial is not None and any(not k for k in initial):
             raise UsageError(f"bad --initial {args.initial!r}: expected key=value,...")
-        return explore_schedules(args.target, args.policy, parse_ops(args.exhaustive),
+        return explore_schedules(target, None, parse_ops(args.exhaustive),
                                  preemptions=args.preemptions, instances=args.instances,
                                  op_timeout=args.timeout, initial=initial, backend=backend)
     if args.replay or args.scenario:
@@ -147,11 +156,11 @@ def _verdict(args: argparse.Namespace, backend: Any) -> Any:
         if args.replay and args.scenario:
             raise UsageError("give --replay or --scenario, not both")
         loaded = load_replay(args.replay or args.scenario)
-        return replay(args.target, args.policy, loaded, op_timeout=args.timeout, backend=backend)
+        return replay(target, None, loaded, op_timeout=args.timeout, backend=backend)
     from conformance import DEFAULT_EXAMPLES, DEFAULT_STEPS, run_check
 
     return run_check(
-        args.target, args.policy,
+        target, None,
         examples=args.examples if args.examples is not None else DEFAULT_EXAMPLES,
         steps=args.steps if args.steps is not None else DEFAULT_STEPS,
         seed=args.seed, op_timeout=args.timeout, staleness=args.staleness, backend=backend,
