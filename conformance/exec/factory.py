@@ -59,8 +59,10 @@ class ExecFactory:
         command: a shell-like command line (split with shlex, not run by a shell), or argv.
         cwd, env: the process's working directory and environment (default: the harness's).
         start_timeout: seconds from a start to the hello (outside any operation's timeout).
-        spares: processes kept started ahead of need (crash recovery swaps one in); at least
-            one per application instance is kept once instances are known. 0: none.
+        spares: processes kept started ahead of need, so that a crash swaps one in instead
+            of waiting for a start (at least one per application instance). The fault model
+            crashes about once an example and a runtime may take 100 ms of CPU to start, so
+            the default keeps 4 (measured: half the wait of 2, on two loaded cores). 0: none.
         stderr_limit: bytes of each process's stderr kept for reports.
         transcript: a text stream that receives every line exchanged ('> ' to the subject,
             '< ' from it), for debugging.
@@ -70,7 +72,7 @@ class ExecFactory:
     """
 
     def __init__(self, command: str | Sequence[str], *, cwd: str | None = None, env: dict[str, str] | None = None,
-                 start_timeout: float = DEFAULT_START_TIMEOUT, spares: int = 2, stderr_limit: int = 64 * 1024,
+                 start_timeout: float = DEFAULT_START_TIMEOUT, spares: int = 4, stderr_limit: int = 64 * 1024,
                  transcript: TextIO | None = None):
         if isinstance(command, str):
             try:

@@ -8,7 +8,8 @@ Modes: ok; at start: garbage-hello, exit-before-hello, silent, bad-version; at t
 operation since a reset (default 2, the reset being the first): garbage, exit, wrong-id,
 never, unknown-target, raise; all along: flood-stderr, children (leaves a child in its
 group and a daemon that left it), random (picks its first request at random:
-nondeterministic).
+nondeterministic), queue (each write goes through a durable queue first: push, peek, len,
+ack, checking what each returns).
 """
 
 import json
@@ -101,7 +102,14 @@ while True:
             continue
         if MODE == "random" and op in ("write", "read") and random.random() < 0.5:
             call(task, "clock.now")
-        if op == "write":
+        if op == "write" and MODE == "queue":
+            call(task, "queue.push", queue="wal", item=msg["value"])
+            items = call(task, "queue.peek", queue="wal", n=1000)
+            n = call(task, "queue.len", queue="wal")
+            assert items[-1] == msg["value"] and n == len(items), (items, n)
+            call(task, "db.put", key=msg["key"], value=msg["value"])
+            call(task, "queue.ack", queue="wal", n=n)
+        elif op == "write":
             call(task, "db.put", key=msg["key"], value=msg["value"])
         elif op == "read":
             value = call(task, "db.get", key=msg["key"])

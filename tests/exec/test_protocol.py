@@ -64,3 +64,13 @@ def test_the_oracle_flags_a_conversation_answered_two_ways():
     other = ("call", 0, "db.get", freeze_args({"key": "k0"}))
     assert oracle.check(42, other) == said
     assert freeze_args({"items": [["k", "v"]]}) == (("items", (("k", "v"),)),)
+
+
+def test_durable_queue_requests_round_trip(exec_factory):
+    # push, peek, len and ack through the wire, under the fault model (the queue lives with
+    # the cache: cache-down fails them too, and the write with them).
+    from conformance import run_check
+    from tests.exec.conftest import stub
+
+    report = run_check(exec_factory(stub("queue")), policy="write-through", examples=10, op_timeout=10)
+    assert report.verdict.status == "CONFORMS", report.render()
