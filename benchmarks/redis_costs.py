@@ -39,7 +39,7 @@ from cache_conformance.bench import (
     interleaved,
     pin_cpus,
 )
-from conformance.backends import Backend, BackendUnavailable, open_backend, postgres_url
+from conformance.backends import BackendUnavailable, RedisStores, open_backend, postgres_url
 from conformance.backends.live import LiveEnv, WallClock
 from conformance.backends.server import RedisServer, ServerUnavailable
 from implementations.redis._scripts import WB_WRITE
@@ -115,7 +115,7 @@ def switch_costs(client: redis.Redis, upsert: Callable[[str], Any], per_round: i
         print(f"   {name:36} {statistics.median(values) * 1e6:7.1f} µs")
 
 
-def flush_costs(backend: Backend, client: redis.Redis, rows: int) -> None:
+def flush_costs(backend: RedisStores, client: redis.Redis, rows: int) -> None:
     subject = impl.WriteBehind(LiveEnv(backend), background=False, max_queue=10**6)
     rounds = 6
     elapsed, usec = 0.0, {}
@@ -139,7 +139,7 @@ def flush_costs(backend: Backend, client: redis.Redis, rows: int) -> None:
             print(f"   {name.removeprefix('cmdstat_'):36} {total / measured / 1000:6.2f} ms")
 
 
-def placement_costs(backend: Backend, client: redis.Redis, server_pid: int | None,
+def placement_costs(backend: RedisStores, client: redis.Redis, server_pid: int | None,
                     per_round: int) -> None:
     subject = impl.WriteBehind(LiveEnv(backend), background=False, max_queue=10**6)
     ops: dict[str, Callable[[int], Any]] = {"SET": lambda i: client.set(f"p{i}", "value")}

@@ -7,9 +7,11 @@ clients, workers) use the same vocabulary as sequential ones.
 
 from __future__ import annotations
 
-from typing import Literal, Union
+from typing import Union
 
 from attrs import field, frozen
+
+from model.vocabulary import OpKind
 
 __all__ = [
     "OpKind",
@@ -26,7 +28,6 @@ __all__ = [
     "History",
 ]
 
-OpKind = Literal["write", "read", "flush"]
 
 
 @frozen(repr=False)

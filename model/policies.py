@@ -7,19 +7,12 @@ from __future__ import annotations
 from attrs import evolve, frozen
 
 from model.clauses import CLAUSES, Clause
+from model.vocabulary import FAULTS, HEALS
 
 __all__ = ["POLICIES", "Policy", "UnknownPolicy", "policy", "policy_names"]
 
 # Faults every policy is checked under (ARCHITECTURE "Fault model").
-_COMMON_FAULTS = (
-    "db-down",
-    "db-timeout",
-    "cache-down",
-    "cache-restart",
-    "evict",
-    "clock",
-    "crash",
-)
+_COMMON_FAULTS = tuple(f for f in FAULTS if f not in HEALS.values())
 
 
 @frozen

@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RedisStores",
-    "Backend",
     "BackendUnavailable",
     "backend_for",
     "connect_or_explain",
@@ -53,8 +52,6 @@ __all__ = [
     "ServerUnavailable",
 ]
 
-# The name RedisStores had before conformance.backend.Backend (the protocol) existed.
-Backend = RedisStores
 
 
 def backend_for(kind: str, *, redis_url: str | None = None, database: str | None = None,

@@ -84,9 +84,6 @@ _DELETE = "DELETE FROM {t} WHERE k = ?"
 _SNAPSHOT = "SELECT k, v FROM {t}"
 DROP = "DROP TABLE IF EXISTS {t}"
 
-# The names they had (cache_conformance/bench.py imports these until it moves to the public ones).
-_CREATE, _PUT, _PUT_MANY_PG, _DROP = CREATE, PUT, PUT_MANY_PG, DROP
-
 
 @attrs.define(eq=False)
 class SqlDB:
