@@ -76,7 +76,8 @@ from attrs import frozen
 from model.events import Crash, DbObserved, Event, Fail, Invoke, Ok
 from model.verdict import CONFORMS, VIOLATES, Verdict, Violation
 
-__all__ = ["Conflict", "NotUnique", "RegisterChecker", "RegisterKey", "check_register", "evidence_events"]
+__all__ = ["CRASH", "DB", "FAIL", "NOTHING", "OK", "READ", "WRITE", "Conflict", "NotUnique", "RegisterChecker",
+           "Row", "check_register", "evidence_events", "rows"]
 
 _NEVER = 1 << 62  # later than any event
 _OPEN, _LIMBO, _LIVE, _DEAD = 0, 1, 2, 3
@@ -98,12 +99,13 @@ class Conflict:
             the checker no longer holds it; see `check_register`), or "order" (two
             clusters each of which must precede the other).
         value: the value read.
-        at: the read (its op id) or DB observation (the event) that completed the violation.
+        at: the read (its op id) or DB observation (("event", t)) that completed it.
+        t: the position (from 1) of the event that completed it, among those fed.
         other: the value of the other cluster, for "order".
-        evidence: the operations (op ids; DB observations and crashes as events) whose
-            intervals make up the violation: the two clusters' writes, the operations
+        evidence: the operations (op ids; DB observations and crashes as ("event", t))
+            whose intervals make up the violation: the two clusters' writes, the operations
             fixing each one's earliest response and latest invocation. Checked alone, they
-            violate too: a small sub-history to shrink from.
+            violate too: a small sub-history to shrink from (`evidence_events`).
         explanation: one sentence.
     """
 
@@ -111,6 +113,7 @@ class Conflict:
     kind: Literal["unwritten", "unreadable", "order"]
     value: str | None
     at: Hashable
+    t: int
     other: str | None = None
     evidence: tuple[Hashable, ...] = ()
     explanation: str = ""
@@ -119,19 +122,20 @@ class Conflict:
 class _Cluster:
     """A value's write and the reads that returned it; see the module docstring."""
 
-    __slots__ = ("deadline", "deadline_by", "f", "f_by", "old", "s", "s_by", "state", "value", "write")
+    __slots__ = ("f", "f_by", "key", "old", "s", "s_by", "state", "value", "write")
 
-    def __init__(self, value: str | None, write: Hashable, invoked: int):
+    def __init__(self, key: _Key | None, value: str | None, write: Hashable, invoked: int):
+        self.key = key
         self.value = value
         self.write = write
-        self.f = _NEVER  # earliest response among its operations
+        # The earliest response among its operations; while no read has returned it and
+        # its write has not responded (_OPEN, _LIMBO), the crash the write must precede.
+        self.f = _NEVER
         self.f_by: Hashable = None
-        self.s = invoked  # latest invocation among its operations
+        self.s = invoked  # the latest invocation among its operations
         self.s_by: Hashable = write
         self.state = _OPEN
         self.old = False  # f precedes the oldest open read: in the old summary
-        self.deadline = _NEVER  # the crash an indeterminate write must precede
-        self.deadline_by: Hashable = None
 
     def ops(self) -> tuple[Hashable, ...]:
         out: list[Hashable] = []
@@ -141,258 +145,265 @@ class _Cluster:
         return tuple(out)
 
 
-class RegisterKey:
-    """One key's register, fed its events in time order (`t` strictly increasing across
-    calls). Each method returns None, or the Conflict that makes the history so far
-    non-linearizable (then the key is done: later calls are not meaningful).
+# A row: the register's view of one event, (code, op, key, value). `rows` makes them from
+# model events, one per event (NOTHING for those the register ignores), so that a row's
+# position is its event's; a history file can be read straight into them.
+READ, WRITE, OK, FAIL, DB, CRASH, NOTHING = range(7)
+Row = tuple[int, Hashable, "str | None", "str | None"]
 
-    Args:
-        key: the key's name (for the Conflict).
-        initial: the value reads return before any write takes effect.
-        retire: drop clusters that can no longer be read (memory bounded by what can
-            still be read); a read of one is then reported as "unreadable". False keeps
-            them all, so that every Conflict names both clusters.
-        sweep_from: how many clusters the key holds before it looks for dead ones (it
-            looks again each time the number doubles; the tests sweep at every write).
-    """
 
-    def __init__(self, key: str, initial: str | None = None, retire: bool = True, sweep_from: int = 64):
-        self.key = key
-        self.retire = retire
-        self.sweep_from = sweep_from
-        init = _Cluster(initial, None, -2)
-        init.f, init.f_by, init.state, init.old = -1, None, _LIVE, True
-        self.clusters: dict[str | None, _Cluster] = {initial: init}
-        # Old summary: the largest s among old clusters (and whose), and the largest
-        # among the others.
-        self.s1, self.c1 = init.s, init
-        self.s2, self.c2 = -_NEVER, None
-        self.recent: list[_Cluster] = []  # f >= oldest open read's invocation, in f order
-        self.reads: dict[Hashable, int] = {}  # open reads -> invocation, oldest first
-        self.oldest = _NEVER  # invocation of the oldest open read
-        self.writes: dict[Hashable, _Cluster] = {}  # open writes
-        self.undecided: set[_Cluster] = set()  # writes with no response, not yet read
-        self._sweep_at = sweep_from
-
-    # ---- events ----------------------------------------------------------------------
-
-    def invoke_write(self, op: Hashable, value: str, t: int) -> None:
-        old = self.clusters.get(value)
-        if old is not None and old.state != _DEAD:
-            raise NotUnique(f"{value!r} written again on key {self.key!r} while an earlier write of it can still be read")
-        c = _Cluster(value, op, t)
-        self.clusters[value] = c
-        self.writes[op] = c
-        self.undecided.add(c)
-        if self.retire and len(self.clusters) >= self._sweep_at:
-            self._sweep()
-
-    def invoke_read(self, op: Hashable, t: int) -> None:
-        if not self.reads:
-            self.oldest = t
-        self.reads[op] = t
-
-    def ok_write(self, op: Hashable, t: int) -> None:
-        c = self.writes.pop(op, None)
-        if c is not None and c.state == _OPEN:
-            # Its response: the cluster's earliest (no read returned it yet).
-            self.undecided.discard(c)
-            c.f, c.f_by, c.state = t, op, _LIVE
-            self._place(c)
-
-    def fail_write(self, op: Hashable, t: int) -> None:
-        c = self.writes.pop(op, None)
-        if c is not None and c.state == _OPEN:
-            c.state = _LIMBO
-
-    def ok_read(self, op: Hashable, value: str | None, t: int) -> Conflict | None:
-        invoked = self.reads.pop(op, None)
-        if invoked is None:
-            return None  # not a read of this key that is open
-        conflict = self._read(op, invoked, value, t)
-        if invoked == self.oldest:
-            self._advance()
-        return conflict
-
-    def fail_read(self, op: Hashable) -> None:
-        invoked = self.reads.pop(op, None)
-        if invoked is not None and invoked == self.oldest:
-            self._advance()
-
-    def observe(self, by: Hashable, value: str | None, t: int) -> Conflict | None:
-        """The DB holds `value` at `t`: a read at that instant (`by` names it)."""
-        return self._read(by, t, value, t)
-
-    def crash(self, by: Hashable, t: int) -> None:
-        self.reads.clear()
-        self._advance()
-        self.writes.clear()
-        for c in self.undecided:
-            c.state = _LIMBO
-            if c.deadline == _NEVER:
-                c.deadline, c.deadline_by = t, by
-        self.undecided.clear()
-
-    # ---- the sweep -------------------------------------------------------------------
-
-    def _read(self, op: Hashable, invoked: int, value: str | None, t: int) -> Conflict | None:
-        c = self.clusters.get(value)
-        if c is None or c.state == _DEAD:
-            kind: Literal["unwritten", "unreadable"] = "unreadable" if self.retire else "unwritten"
-            return Conflict(self.key, kind, value, op, evidence=(op,), explanation=(
-                f"read {value!r}: no write of it was invoked on {self.key!r} before the read completed"
-                + (", or it was overwritten for good" if self.retire else "")))
-        if c.state != _LIVE:
-            # The first read of a write not yet responded: its response is this read's
-            # (or the crash it had to precede), and from now on it must have taken effect.
-            self.undecided.discard(c)
-            c.state = _LIVE
-            if c.deadline < t:
-                c.f, c.f_by = c.deadline, c.deadline_by
+def rows(events: Iterable[Event]) -> Iterator[Row]:
+    """The rows of `events`: (READ, op, key, None), (WRITE, op, key, value), (OK, op, None,
+    result), (FAIL, op, None, None), (DB, None, key, value), (CRASH, None, None, None), or
+    (NOTHING, None, None, None) for a flush, a fault, the clock."""
+    for e in events:
+        if isinstance(e, Ok):
+            yield OK, e.op, None, e.result
+        elif isinstance(e, Invoke):
+            if e.kind == "read" and e.key is not None:
+                yield READ, e.op, e.key, None
+            elif e.kind == "write" and e.key is not None:
+                yield WRITE, e.op, e.key, e.value
             else:
-                c.f, c.f_by = t, op
-            if invoked > c.s:
-                c.s, c.s_by = invoked, op
-            self._place(c)
-        elif invoked > c.s:
-            c.s, c.s_by = invoked, op
-            if c.old:
-                self._raise_old(c)
-        return self._query(c, op, value)
+                yield NOTHING, None, None, None
+        elif isinstance(e, Fail):
+            yield FAIL, e.op, None, None
+        elif isinstance(e, DbObserved):
+            yield DB, None, e.key, e.value
+        elif isinstance(e, Crash):
+            yield CRASH, None, None, None
+        else:
+            yield NOTHING, None, None, None
 
-    def _query(self, c: _Cluster, op: Hashable, value: str | None) -> Conflict | None:
-        """Is there D != c with f(D) < s(c) and s(D) > f(c)?"""
-        fc, sc = c.f, c.s
-        d = self.c1 if self.c1 is not c else self.c2
-        if d is not None and d.s > fc:
-            return self._conflict(c, d, op)
-        for d in self.recent:
-            if d.f >= sc:
-                break
-            if d.s > fc and d is not c:
-                return self._conflict(c, d, op)
-        return None
 
-    def _conflict(self, c: _Cluster, d: _Cluster, op: Hashable) -> Conflict:
-        evidence = tuple(dict.fromkeys(c.ops() + d.ops()))
-        return Conflict(self.key, "order", c.value, op, d.value, evidence, (
-            f"{d.value!r} must precede {c.value!r} (an operation of {d.value!r} responded before "
-            f"one of {c.value!r} was invoked) and follow it (an operation of {c.value!r} responded "
-            f"before one of {d.value!r} was invoked)"))
+class _Key:
+    """One key's clusters, open operations and summaries (see the module docstring)."""
 
-    def _place(self, c: _Cluster) -> None:
-        """`c` has just got its f: among the recent clusters if a read is open, else old."""
+    __slots__ = ("c1", "c2", "clusters", "name", "oldest", "reads", "recent", "retire", "sweep_at", "sweep_from")
+
+    def __init__(self, name: str, initial: str | None, retire: bool, sweep_from: int):
+        self.name = name
+        self.retire = retire
+        self.sweep_from = self.sweep_at = sweep_from
+        init = _Cluster(self, initial, None, -2)
+        init.f, init.state, init.old = -1, _LIVE, True
+        self.clusters: dict[str | None, _Cluster] = {initial: init}
+        # The old summary: the old cluster with the largest s, and the largest among the others.
+        self.c1, self.c2 = init, _NOBODY
+        self.recent: list[_Cluster] = []  # f >= the oldest open read's invocation, in f order
+        self.reads: dict[Hashable, int] = {}  # open reads -> invocation, oldest first
+        self.oldest = _NEVER  # the oldest open read's invocation
+
+    def invoke_write(self, op: Hashable, value: str, t: int) -> _Cluster:
+        """A write of `value` invoked at `t`: its cluster (`run` makes the common case inline)."""
+        if value in self.clusters and self.retire:
+            self.sweep()  # is the earlier write of it dead?
+        if value in self.clusters:
+            raise NotUnique(f"{value!r} written again on key {self.name!r} while an earlier write of it can still be read")
+        c = self.clusters[value] = _Cluster(self, value, op, t)
+        if self.retire and len(self.clusters) >= self.sweep_at:
+            self.sweep()
+        return c
+
+    def respond(self, c: _Cluster, by: Hashable, t: int) -> None:
+        """The first response among `c`'s operations, at `t` (or the crash it had to
+        precede, for a write first read after it): `c` exists from now on. (`run` makes
+        it inline for a write's response.)"""
+        c.state = _LIVE
+        if c.f > t:  # else: the crash it had to precede
+            c.f, c.f_by = t, by
         if self.reads and c.f >= self.oldest:
             self.recent.append(c)
         else:
             c.old = True
-            self._raise_old(c)
+            self.raise_old(c)
 
-    def _raise_old(self, c: _Cluster) -> None:
-        s = c.s
+    def raise_old(self, c: _Cluster) -> None:
+        """`c` is old and its s grew: keep the two largest."""
         if c is self.c1:
-            self.s1 = s
-        elif s > self.s1:
-            self.s2, self.c2 = self.s1, self.c1
-            self.s1, self.c1 = s, c
-        elif s > self.s2:
-            self.s2, self.c2 = s, c
+            return
+        if c.s > self.c1.s:
+            self.c1, self.c2 = c, self.c1
+        elif c.s > self.c2.s:
+            self.c2 = c
 
-    def _advance(self) -> None:
+    def advance(self) -> None:
         """The oldest open read is gone: recent clusters older than the next one are old."""
-        self.oldest = next(iter(self.reads.values())) if self.reads else _NEVER
+        self.oldest = oldest = next(iter(self.reads.values())) if self.reads else _NEVER
         recent = self.recent
-        if recent and recent[0].f < self.oldest:
-            i = 0
-            while i < len(recent) and recent[i].f < self.oldest:
-                c = recent[i]
-                c.old = True
-                self._raise_old(c)
-                i += 1
+        i = 0
+        while i < len(recent) and recent[i].f < oldest:
+            c = recent[i]
+            c.old = True
+            self.raise_old(c)
+            i += 1
+        if i:
             del recent[:i]
 
-    def _sweep(self) -> None:
+    def crash(self, by: Hashable, t: int) -> None:
+        self.reads.clear()
+        self.advance()
+        for c in self.clusters.values():
+            if c.state <= _LIMBO:
+                c.state = _LIMBO
+                if c.f == _NEVER:
+                    c.f, c.f_by = t, by
+
+    def sweep(self) -> None:
         """Drop the clusters every future read of which would be a violation."""
         dead = []
+        s1 = self.c1.s
         for v, c in self.clusters.items():
-            if c.state == _LIVE and c.old:
-                best = self.s1 if c is not self.c1 else self.s2
-                if best > c.f:
+            if c.state == _LIVE:
+                if c.old and (s1 if c is not self.c1 else self.c2.s) > c.f:
                     dead.append(v)
-            elif c.state == _LIMBO and c.deadline != _NEVER and self.s1 > c.deadline:
+            elif c.state == _LIMBO and c.f != _NEVER and s1 > c.f:
                 dead.append(v)
         for v in dead:
             self.clusters.pop(v).state = _DEAD
-        self._sweep_at = max(self.sweep_from, 2 * len(self.clusters))
+        self.sweep_at = max(self.sweep_from, 2 * len(self.clusters))
+
+    def unreadable(self, by: Hashable, value: str | None, t: int) -> Conflict:
+        kind: Literal["unwritten", "unreadable"] = "unreadable" if self.retire else "unwritten"
+        return Conflict(self.name, kind, value, by, t, evidence=(by,), explanation=(
+            f"read {value!r}: no write of it was invoked on {self.name!r} before the read completed"
+            + (", or it was overwritten for good" if self.retire else "")))
+
+    def conflict(self, c: _Cluster, d: _Cluster, by: Hashable, t: int) -> Conflict:
+        evidence = tuple(dict.fromkeys(c.ops() + d.ops()))
+        return Conflict(self.name, "order", c.value, by, t, d.value, evidence, (
+            f"{d.value!r} must precede {c.value!r} (an operation of {d.value!r} responded before "
+            f"one of {c.value!r} was invoked) and follow it (an operation of {c.value!r} responded "
+            f"before one of {d.value!r} was invoked)"))
+
+
+_NOBODY = _Cluster(None, None, None, -_NEVER)  # the second of a summary of one
 
 
 class RegisterChecker:
-    """Every key's register, fed a history's events in order; keys are independent.
+    """Every key's register, fed a history's events (or rows) in order; keys are
+    independent. Feed it one event at a time (`feed`), a whole history (`check`), or rows
+    (`run`, the one implementation under both).
 
     Args:
         initial: each key's initial value (None otherwise).
-        retire, sweep_from: see RegisterKey.
+        retire: drop clusters that can no longer be read, so that memory follows what can
+            still be read; a read of one is then reported as "unreadable". False keeps them
+            all, so that every Conflict names both clusters.
+        sweep_from: how many clusters a key holds before it looks for dead ones (again each
+            time the number doubles; the tests sweep at every write).
     """
 
-    def __init__(self, initial: dict[str, str | None] | None = None, retire: bool = True, sweep_from: int = 64):
+    def __init__(self, initial: dict[str, str | None] | None = None, retire: bool = True, sweep_from: int = 256):
         self.initial = dict(initial or {})
         self.retire = retire
         self.sweep_from = sweep_from
-        self.keys: dict[str, RegisterKey] = {}
-        self._ops: dict[int, RegisterKey] = {}  # open operation -> its key
-        self.t = 0
+        self.keys: dict[str, _Key] = {}
+        self._ops: dict[Hashable, _Key | _Cluster] = {}  # open read -> its key; open write -> its cluster
+        self.t = 0  # rows seen
 
-    def key(self, key: str) -> RegisterKey:
+    def _key(self, key: str) -> _Key:
         k = self.keys.get(key)
         if k is None:
-            k = self.keys[key] = RegisterKey(key, self.initial.get(key), self.retire, self.sweep_from)
+            k = self.keys[key] = _Key(key, self.initial.get(key), self.retire, self.sweep_from)
         return k
 
-    def feed(self, e: Event) -> Conflict | None:
-        """Apply one event (other kinds than operations, DB observations and crashes are
-        not the register's business and are skipped)."""
-        self.t += 1
-        t = self.t
-        if isinstance(e, Ok):
-            k = self._ops.pop(e.op, None)
-            if k is None:
-                return None
-            if e.op in k.reads:
-                return k.ok_read(e.op, e.result, t)
-            k.ok_write(e.op, t)
-        elif isinstance(e, Invoke):
-            if e.key is None or e.kind == "flush":
-                return None
-            k = self.key(e.key)
-            self._ops[e.op] = k
-            if e.kind == "read":
-                k.invoke_read(e.op, t)
-            else:
-                assert e.value is not None
-                k.invoke_write(e.op, e.value, t)
-        elif isinstance(e, Fail):
-            k = self._ops.pop(e.op, None)
-            if k is not None:
-                if e.op in k.reads:
-                    k.fail_read(e.op)
-                else:
-                    k.fail_write(e.op, t)
-        elif isinstance(e, DbObserved):
-            return self.key(e.key).observe(e, e.value, t)
-        elif isinstance(e, Crash):
-            for k in self.keys.values():
-                k.crash(e, t)
-            self._ops.clear()
-        return None
+    def feed(self, event: Event) -> Conflict | None:
+        """Apply one event; the Conflict it completes, or None."""
+        return self.run(rows((event,)))
 
-    def check(self, events: Iterable[Event]) -> tuple[Conflict, Event] | None:
-        """Feed every event; the first Conflict and the event that completed it, or None:
-        linearizable."""
-        feed = self.feed
-        for e in events:
-            c = feed(e)
-            if c is not None:
-                return c, e
+    def check(self, events: Iterable[Event]) -> Conflict | None:
+        """Feed every event; the first Conflict, or None: linearizable."""
+        return self.run(rows(events))
+
+    def run(self, rows: Iterable[Row]) -> Conflict | None:
+        """Feed every row; the first Conflict, or None. Every event passes here: the
+        common cases are inline."""
+        keys, ops, t = self.keys, self._ops, self.t
+        try:
+            for code, op, key, value in rows:
+                t += 1
+                if code == OK:
+                    k = ops.pop(op, None)
+                    if k is None:
+                        continue  # not an open operation of a key
+                    if k.__class__ is _Cluster:
+                        if k.state == _OPEN:
+                            # A write's response, its cluster's first: `respond`, inline.
+                            c, k = k, k.key  # type: ignore[assignment]
+                            c.state, c.f, c.f_by = _LIVE, t, op  # type: ignore[union-attr]
+                            if k.reads:  # type: ignore[union-attr]
+                                k.recent.append(c)  # type: ignore[union-attr, arg-type]
+                            else:
+                                c.old = True  # type: ignore[union-attr]
+                                k.raise_old(c)  # type: ignore[union-attr, arg-type]
+                        continue
+                    inv = k.reads.pop(op)  # type: ignore[union-attr]
+                    by = op
+                elif code == READ:
+                    k = keys.get(key) or self._key(key)  # type: ignore[arg-type]
+                    ops[op] = k
+                    reads = k.reads
+                    if not reads:
+                        k.oldest = t
+                    reads[op] = t
+                    continue
+                elif code == WRITE:
+                    k = keys.get(key) or self._key(key)  # type: ignore[arg-type]
+                    clusters = k.clusters
+                    if value in clusters or len(clusters) >= k.sweep_at:
+                        ops[op] = k.invoke_write(op, value, t)  # type: ignore[arg-type]
+                    else:  # `invoke_write`'s common case, inline
+                        ops[op] = clusters[value] = _Cluster(k, value, op, t)
+                    continue
+                elif code == FAIL:
+                    k = ops.pop(op, None)
+                    if k is None:
+                        continue
+                    if k.__class__ is _Cluster:
+                        if k.state == _OPEN:
+                            k.state = _LIMBO
+                    elif k.reads.pop(op) == k.oldest:  # type: ignore[union-attr]
+                        k.advance()  # type: ignore[union-attr]
+                    continue
+                elif code == DB:
+                    k = keys.get(key) or self._key(key)  # type: ignore[arg-type]
+                    inv, by = t, ("event", t)
+                elif code == CRASH:
+                    for k in keys.values():
+                        k.crash(("event", t), t)
+                    ops.clear()
+                    continue
+                else:
+                    continue
+                # A read of `value`, invoked at `inv`, completes at `t` (a DB observation:
+                # invoked and completed at `t`).
+                c = k.clusters.get(value)
+                if c is None or c.state == _DEAD:
+                    return k.unreadable(by, value, t)
+                if c.state != _LIVE:
+                    if inv > c.s:
+                        c.s, c.s_by = inv, by
+                    k.respond(c, by, t)
+                elif inv > c.s:
+                    c.s, c.s_by = inv, by
+                    if c.old:
+                        k.raise_old(c)
+                # Is there a cluster d != c with f(d) < s(c) and s(d) > f(c)? Every old one
+                # has f(d) < s(c); the recent ones are in f order.
+                fc, sc = c.f, c.s
+                d = k.c1 if k.c1 is not c else k.c2
+                if d.s > fc:
+                    return k.conflict(c, d, by, t)
+                for d in k.recent:
+                    if d.f >= sc:
+                        break
+                    if d.s > fc and d is not c:
+                        return k.conflict(c, d, by, t)
+                if inv == k.oldest:
+                    k.advance()
+        finally:
+            self.t = t
         return None
 
 
@@ -401,50 +412,56 @@ def check_register(history: Iterable[Event], initial: dict[str, str | None] | No
     history with unique written values (raises NotUnique otherwise).
 
     The violation names the clause ("no-phantom" for a value never written on the key,
-    else "linearizable-reads"), the event that completed it, and, in `observed`, the
-    evidence. When the history is a sequence, a read of a value the streaming pass had
+    else "linearizable-reads"), the event that completed it (for a sequence), and, in
+    `observed`, the evidence. For a sequence, a read of a value the streaming pass had
     dropped is checked again on that key with every cluster kept, to name both sides."""
-    found = RegisterChecker(initial).check(history)
-    if found is None:
+    conflict = RegisterChecker(initial).check(history)
+    if conflict is None:
         return Verdict(CONFORMS)
-    conflict, event = found
-    if conflict.kind == "unreadable" and isinstance(history, Sequence):
-        exact = RegisterChecker(initial, retire=False).check(_one_key(history, conflict.key))
+    seq = isinstance(history, Sequence)
+    if conflict.kind == "unreadable" and seq:
+        exact = RegisterChecker(initial, retire=False).check(_one_key(history, conflict.key))  # type: ignore[arg-type]
         if exact is not None:
-            conflict = exact[0]
+            conflict = exact
     clause = "no-phantom" if conflict.kind == "unwritten" else "linearizable-reads"
     return Verdict(VIOLATES, Violation(
         clause, conflict.key,
         "a linearizable register: " + ("a value written before the read completed" if clause == "no-phantom"
                                        else "an order of its operations"),
         f"{conflict.explanation}; evidence: {', '.join(map(_name, conflict.evidence))}",
-        event))
+        history[conflict.t - 1] if seq else None))  # type: ignore[index]
 
 
-def _one_key(history: Sequence[Event], key: str) -> Iterator[Event]:
+def _one_key(history: Sequence[Event], key: str) -> Iterator[Event | None]:
+    """`history` with the events of other keys made None (positions kept)."""
     ops: set[int] = set()
     for e in history:
         if isinstance(e, Invoke):
             if e.key == key:
                 ops.add(e.op)
                 yield e
+                continue
         elif isinstance(e, (Ok, Fail)):
             if e.op in ops:
                 yield e
+                continue
         elif isinstance(e, DbObserved):
             if e.key == key:
                 yield e
+                continue
         elif isinstance(e, Crash):
             yield e
+            continue
+        yield None
 
 
 def _name(x: Hashable) -> str:
-    return f"#{x}" if isinstance(x, int) else repr(x)
+    return f"#{x}" if not isinstance(x, tuple) else f"event {x[1]}"
 
 
-def evidence_events(history: Iterable[Event], conflict: Conflict) -> list[Event]:
+def evidence_events(history: Sequence[Event], conflict: Conflict) -> list[Event]:
     """The sub-history of `conflict`'s evidence: each of its operations' invocation and
     completion, its DB observations and crashes, in history order."""
     wanted = set(conflict.evidence)
-    return [e for e in history
-            if (isinstance(e, (Invoke, Ok, Fail)) and e.op in wanted) or (not isinstance(e, (Invoke, Ok, Fail)) and e in wanted)]
+    return [e for i, e in enumerate(history, 1)
+            if ("event", i) in wanted or (isinstance(e, (Invoke, Ok, Fail)) and e.op in wanted)]

@@ -106,15 +106,15 @@ def test_a_read_of_a_dropped_value_is_checked_again_to_name_both_sides():
 @settings(max_examples=500, deadline=None)
 @given(history=register_histories())
 def test_the_evidence_alone_is_not_linearizable(history):
-    found = RegisterChecker(retire=False).check(history)
-    if found is not None:
-        sub = evidence_events(history, found[0])
+    conflict = RegisterChecker(retire=False).check(history)
+    if conflict is not None:
+        sub = evidence_events(history, conflict)
         assert sub and not linearizable(sub)
 
 
 def test_memory_is_the_values_that_can_still_be_read():
     """A long, concurrent, linearizable history: the checker holds a few dozen clusters
-    per key, not one per write."""
+    per key, not one per write (it looks for dead ones from 16 clusters on, here)."""
     rounds, clients, keys = 20_000, 8, 4
     events, op, inflight, store = [], 0, {}, {}
     for i in range(rounds):
@@ -132,9 +132,9 @@ def test_memory_is_the_values_that_can_still_be_read():
             kind = "write" if op % 3 else "read"
             inflight[c] = (op, kind, key, f"v{op}" if kind == "write" else None)
             events.append(Invoke(op, f"c{c}", kind, key, inflight[c][3], 0.0))
-    checker = RegisterChecker()
+    checker = RegisterChecker(sweep_from=16)
     peak = 0
     for e in events:
         assert checker.feed(e) is None
         peak = max(peak, max((len(k.clusters) for k in checker.keys.values()), default=0))
-    assert peak < 200
+    assert peak < 100
