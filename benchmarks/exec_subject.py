@@ -10,7 +10,11 @@ shared, noisy machine:
   subject's process: the fault model crashes often), inside operations (the round trips of
   store requests through the pipe and the subject's own work), and the rest (Hypothesis,
   the oracle, the harness's own steps), with the processes' CPU beside the harness's;
-* the floor of one round trip: a bare echo through the same kind of pipe to Node.
+* the floor of one round trip: a bare echo through the same kind of pipe to Node;
+* when Go is installed, the same check on the Go write-through
+  (clients/go/examples/write_through, built with clients/go/run): the same protocol and
+  algorithm from a process that starts in milliseconds, which shows how much of the Node
+  figure is Node's start.
 
 Run:  python benchmarks/exec_subject.py [--quick]   (--quick: one round of 100 examples)
 """
@@ -74,8 +78,17 @@ def check_python(examples: int) -> tuple[float, int]:
     return report.seconds, report.steps
 
 
-def check_node(examples: int) -> tuple[float, int, dict[str, float]]:
-    with exec_factory(NODE) as factory:
+def go_command() -> str | None:
+    """The built Go write-through, or None without Go."""
+    if shutil.which("go") is None:
+        return None
+    p = subprocess.run([str(ROOT / "clients" / "go" / "run"), "--build", "write_through"],
+                       capture_output=True, text=True, timeout=600)
+    return p.stdout.strip() if p.returncode == 0 else None
+
+
+def check_node(examples: int, command: str = NODE) -> tuple[float, int, dict[str, float]]:
+    with exec_factory(command) as factory:
         cpu = children_cpu(), time.process_time()
         report = run_check(factory, policy="write-through", examples=examples, op_timeout=10)
         assert report.verdict.status == "CONFORMS", report.render()
@@ -95,8 +108,10 @@ def main(argv: list[str]) -> int:
     rounds, examples = (1, 100) if quick else (3, 500)
     print(f"== check --exec: the Node write-through against the Python one it ports ({examples} examples, "
           f"default steps and seed, {rounds} interleaved rounds; a figure is the median) ==")
+    go = go_command()
     py_rates: list[float] = []
     node_rates: list[float] = []
+    go_rates: list[float] = []
     breakdowns: list[tuple[float, dict[str, float]]] = []
     for round_ in range(1, rounds + 1):
         py_seconds, py_steps = check_python(examples)
@@ -104,12 +119,22 @@ def main(argv: list[str]) -> int:
         py_rates.append(py_steps / py_seconds)
         node_rates.append(node_steps / node_seconds)
         breakdowns.append((node_seconds, stats))
+        also = ""
+        if go is not None:
+            go_seconds, go_steps, _ = check_node(examples, go)
+            go_rates.append(go_steps / go_seconds)
+            also = f"   go --exec {go_rates[-1]:7.0f} steps/s ({go_rates[-1] / py_rates[-1]:.2f})"
         print(f"round {round_}: python {py_rates[-1]:7.0f} steps/s   node --exec {node_rates[-1]:7.0f} steps/s   "
-              f"ratio {node_rates[-1] / py_rates[-1]:.2f}")
+              f"ratio {node_rates[-1] / py_rates[-1]:.2f}{also}")
     py, node = statistics.median(py_rates), statistics.median(node_rates)
     ratio = node / py
     print(f"median: python {py:.0f} steps/s, node --exec {node:.0f} steps/s: ratio {ratio:.2f} "
           f"(target >= 0.30: {'met' if ratio >= 0.3 else 'MISSED'})")
+    if go_rates:
+        print(f"        go --exec {statistics.median(go_rates):.0f} steps/s: ratio "
+              f"{statistics.median(go_rates) / py:.2f} (the same protocol; a Go process starts in milliseconds)")
+    else:
+        print("        (the Go comparison skipped: go is not installed)")
     seconds, s = sorted(breakdowns, key=lambda b: b[0])[len(breakdowns) // 2]
     ops = s["operation_seconds"]
     rest = seconds - s["waited"] - ops
