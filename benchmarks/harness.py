@@ -22,8 +22,9 @@ from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_a
 
 from conformance import run_check
 from conformance.check import DEFAULT_EXAMPLES, DEFAULT_STEPS
+from implementations import builtins
 
-BUILTINS = ("write_through", "write_behind", "durable_write_behind", "write_around", "cache_aside", "read_through")
+BUILTINS = tuple(target.rpartition(":")[2] for target, _ in builtins.MEMORY)
 POLICY = {"write_through": "write-through", "write_behind": "write-behind", "durable_write_behind": "write-behind",
           "write_around": "write-around", "cache_aside": "cache-aside", "read_through": "read-through"}
 

@@ -16,6 +16,7 @@ import attrs
 from cache_conformance.claims import Benchmark, Check, Claim, Proof
 from cache_conformance.claims.evidence import needs_redis
 from cache_conformance.report.model import BUILTIN, MUTANT, SEED, Job
+from implementations import builtins
 
 __all__ = [
     "BUILTINS",
@@ -40,22 +41,9 @@ GATE_EXAMPLES = 200
 DEFAULT_EXAMPLES = 200
 
 # (factory, policy) of the correct in-memory implementations.
-BUILTINS: tuple[tuple[str, str], ...] = (
-    ("implementations.memory:write_through", "write-through"),
-    ("implementations.memory:read_through", "read-through"),
-    ("implementations.memory:cache_aside", "cache-aside"),
-    ("implementations.memory:write_around", "write-around"),
-    ("implementations.memory:write_behind", "write-behind"),
-    ("implementations.memory:durable_write_behind", "write-behind"),
-)
-
-REDIS_BUILTINS: tuple[tuple[str, str], ...] = (
-    ("implementations.redis:write_through", "write-through"),
-    ("implementations.redis:read_through", "read-through"),
-    ("implementations.redis:cache_aside", "cache-aside"),
-    ("implementations.redis:write_around", "write-around"),
-    ("implementations.redis:write_behind", "write-behind"),
-)
+# The built-ins and their policies: one table, in implementations.builtins.
+BUILTINS: tuple[tuple[str, str], ...] = builtins.MEMORY
+REDIS_BUILTINS: tuple[tuple[str, str], ...] = builtins.REDIS
 
 # The concurrency scenarios every built-in is checked in. Several clients share one
 # instance; the memory write-behind keeps its buffer per instance by design (docs/

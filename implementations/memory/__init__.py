@@ -10,8 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from implementations import builtins
 from implementations.memory.durable import DurableWriteBehind
-from implementations.memory.invalidating import CacheAside, ReadThrough, WriteAround, WriteThrough
+from implementations.memory.invalidating import (
+    CacheAside,
+    ReadThrough,
+    WriteAround,
+    WriteThrough,
+)
 from implementations.memory.write_behind import WriteBehind
 
 __all__ = [
@@ -61,12 +67,9 @@ def read_through(env: Any) -> ReadThrough:
     return ReadThrough(env)
 
 
-# Which policy each built-in conforms to (write-behind's alias write-back is the model's).
+# Which policy each built-in conforms to: implementations.builtins is the table; this view
+# keys it by factory name, with the factory itself.
 FACTORIES: dict[str, tuple[str, Any]] = {
-    "write_through": ("write-through", write_through),
-    "write_behind": ("write-behind", write_behind),
-    "durable_write_behind": ("write-behind", durable_write_behind),
-    "write_around": ("write-around", write_around),
-    "cache_aside": ("cache-aside", cache_aside),
-    "read_through": ("read-through", read_through),
+    target.rpartition(":")[2]: (policy, globals()[target.rpartition(":")[2]])
+    for target, policy in builtins.MEMORY
 }
