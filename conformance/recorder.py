@@ -175,8 +175,13 @@ class Recorder:
         """
         if isinstance(outcome, Raised):
             error = outcome.error
-            # A harness signal here came from a client thread of a batch (a crash unwinds
-            # as CRASHED, not as this): the subject let one of ours out, its error.
+            if isinstance(error, (Inconclusive, LivenessFailure)):
+                # A verdict of the harness's own, raised inside a batch's client thread
+                # (the exec bridge finds a subject nondeterministic there): it carries its
+                # verdict out; it is no error of the subject's.
+                raise error
+            # Any other harness signal here came from a client thread of a batch (a crash
+            # unwinds as CRASHED, not as this): the subject let one of ours out, its error.
             if isinstance(error, HarnessSignal) or classify(error) is Failure.SUBJECT:
                 said = f"{lane}: " if lane else ""
                 self.violate(Violation("subject-error", operation.key, f"{operation.call} returns or raises a store error",

@@ -197,3 +197,33 @@ def test_a_worker_ended_by_a_wrapped_store_failure_is_not_a_subject_error():
         assert [name for name, _ in run.env.workers.errors] == ["worker0@0"]
     finally:
         run.close()
+
+
+class _GivesUp:
+    """A subject whose write raises the harness's own UNKNOWN signal, as the exec bridge
+    does when a subject process answers one conversation two ways."""
+
+    def __init__(self, env):
+        self.env = env
+
+    def write(self, key, value):
+        from conformance.errors import Inconclusive
+
+        self.env.cache.get(key)
+        raise Inconclusive("the subject diverged from its earlier run")
+
+    def read(self, key):
+        return self.env.cache.get(key)
+
+
+def test_harness_verdict_raised_in_a_batch_client_is_not_a_subject_error():
+    """Inside a concurrent batch, Inconclusive (UNKNOWN) escaping a client's call stays
+    Inconclusive: it is the harness's verdict, never the subject's error (VIOLATES)."""
+    from conformance.errors import Inconclusive
+
+    run = Run(_GivesUp, "write-through")
+    try:
+        with pytest.raises(Inconclusive, match="diverged"):
+            run.concurrent([("c0", "write", "k0", "v1"), ("c1", "read", "k0")])
+    finally:
+        run.close()
