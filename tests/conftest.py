@@ -2,7 +2,7 @@
 
 * Under CI (CI=true) a skipped test is a failure, because every server a test needs runs on
   the CI machine and a silent skip would hide a missing install step.
-* The suite runs on every core (pytest-xdist: `-n auto --dist loadgroup`, pyproject's
+* The suite runs on every core (pytest-xdist: `-n logical --dist loadgroup`, pyproject's
   addopts). Tests marked `serial` (they kill servers, time things or load the machine
   themselves) form one xdist group, so one worker runs them one after another, and each of
   them runs *alone*: while one runs, no other worker runs a test (a file lock; without
@@ -27,7 +27,7 @@ import pytest
 
 SERIAL = "serial"
 # Set by the controlling process for the workers it starts (they inherit it): a directory
-# of this run's own, for the lock files.
+# of this run's own, for the lock files and each test's xdist group.
 RUN_DIR = "CC_TESTS_RUN_DIR"
 
 
@@ -36,7 +36,7 @@ def _is_worker(config: pytest.Config) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if not _is_worker(config) and RUN_DIR not in os.environ:
+    if not _is_worker(config):  # a run of its own, even in a process started by another run
         os.environ[RUN_DIR] = tempfile.mkdtemp(prefix="cc-tests-")
         config._cc_run_dir = os.environ[RUN_DIR]  # type: ignore[attr-defined]  # removed at unconfigure
     if _is_worker(config):
