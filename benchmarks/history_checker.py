@@ -412,6 +412,15 @@ def build_porcupine(workdir: Path) -> tuple[Path | None, str]:
     return d / "checker", ""
 
 
+def _default_memory_gb() -> float:
+    try:
+        with open("/proc/meminfo") as f:
+            avail = next(int(line.split()[1]) for line in f if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration):
+        return 4.0
+    return round(min(16.0, 0.6 * avail / 2**20), 1)
+
+
 def run_porcupine(checker: Path, path: Path, timeout: float, memory_gb: float) -> dict:
     """Run it with GOMAXPROCS=1; killed past `timeout` (+10 s) or `memory_gb` of RSS."""
     env = dict(os.environ, GOMAXPROCS="1")
@@ -467,8 +476,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--contract-max", type=int, default=10_000,
                     help="run the contract machinery on rows of at most this many operations")
     ap.add_argument("--no-contract", action="store_true")
-    ap.add_argument("--porcupine-timeout", type=float, default=60.0)
-    ap.add_argument("--porcupine-memory-gb", type=float, default=4.0)
+    ap.add_argument("--porcupine-timeout", type=float, default=120.0)
+    ap.add_argument("--porcupine-memory-gb", type=float, default=_default_memory_gb(),
+                    help="kill Porcupine above this RSS (default: 60%% of the available memory, at most 16)")
     args = ap.parse_args(argv)
     clients = [int(c) for c in args.clients.split(",")]
     ok = True
