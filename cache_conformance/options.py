@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ __all__ = [
     "Option",
     "backend_from",
     "check_writable",
+    "write_files",
 ]
 
 
@@ -93,3 +95,21 @@ def check_writable(path: Path) -> None:
         raise UsageError(f"cannot write {str(path)!r}: directory {str(parent)!r} does not exist")
     if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise UsageError(f"cannot write {str(path)!r}: permission denied")
+
+
+def write_files(outputs: Iterable[tuple[Path | None, Callable[[Path], None]]]) -> list[str]:
+    """Write each output whose path was given, with its writer; the one-line reason of each
+    that could not be written.
+
+    Called before the verdict is printed: a reader that closes the pipe early must not cost
+    the user the files. A file checked writable before the check can still be refused at
+    open (/proc, a full disk): its line is raised after the verdict, never instead of it."""
+    unwritten: list[str] = []
+    for path, write in outputs:
+        if path is None:
+            continue
+        try:
+            write(path)
+        except OSError as e:
+            unwritten.append(f"cannot write {str(path)!r}: {e.strerror or e}")
+    return unwritten

@@ -24,6 +24,7 @@ from cache_conformance.options import (
     TIMEOUT,
     backend_from,
     check_writable,
+    write_files,
 )
 
 if TYPE_CHECKING:
@@ -90,7 +91,9 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if path is not None:
             check_writable(path)
     from conformance.backend import MemoryBackend
+    from conformance.histories.record import record
     from conformance.target import resolve_target
+    from conformance.timeline import write_html
 
     # The target and the policy are resolved once, here: every mode receives the same
     # value, so a bad policy or target is the same one line whichever mode was asked for.
@@ -102,29 +105,11 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         report = _verdict(args, target, backend)
     finally:
         backend.close()
-    # The files first: a reader that closes the pipe early must not cost the user them.
-    # A file that cannot be written after all (checked writable above, refused at open:
-    # /proc, a full disk) still leaves the verdict printed; its one line comes after.
-    unwritten: list[str] = []
-    if json_path is not None:
-        try:
-            json_path.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
-        except OSError as e:
-            unwritten.append(f"cannot write {str(json_path)!r}: {e.strerror or e}")
-    if html_path is not None:
-        from conformance.timeline import write_html
-
-        try:
-            write_html(report, html_path)
-        except OSError as e:
-            unwritten.append(f"cannot write {str(html_path)!r}: {e.strerror or e}")
-    if record_path is not None:
-        from conformance.histories.record import record
-
-        try:
-            record(report, record_path, staleness=args.staleness)
-        except OSError as e:
-            unwritten.append(f"cannot write {str(record_path)!r}: {e.strerror or e}")
+    unwritten = write_files((
+        (json_path, lambda p: p.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")),
+        (html_path, lambda p: write_html(report, p)),
+        (record_path, lambda p: record(report, p, staleness=args.staleness)),
+    ))
     code = 0 if report.verdict.status == "CONFORMS" else 1
     try:
         print(report.render(), file=out)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from cache_conformance.command import Command, UsageError
-from cache_conformance.options import JSON, check_writable
+from cache_conformance.options import JSON, check_writable, write_files
 
 __all__ = ["COMMANDS"]
 
@@ -40,9 +40,9 @@ def arguments(c: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from model import UnknownPolicy, policy
-
     from conformance.histories.errors import HistoryError
+    from conformance.timeline import write_html
+    from model import UnknownPolicy, policy
 
     json_path = Path(args.json_path) if args.json_path else None
     html_path = Path(args.html_path) if args.html_path else None
@@ -71,19 +71,10 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     finally:
         if stdin:
             path.unlink(missing_ok=True)
-    unwritten: list[str] = []
-    if json_path is not None:
-        try:
-            json_path.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
-        except OSError as e:
-            unwritten.append(f"cannot write {str(json_path)!r}: {e.strerror or e}")
-    if html_path is not None:
-        from conformance.timeline import write_html
-
-        try:
-            write_html(result.report, html_path)
-        except OSError as e:
-            unwritten.append(f"cannot write {str(html_path)!r}: {e.strerror or e}")
+    unwritten = write_files((
+        (json_path, lambda p: p.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")),
+        (html_path, lambda p: write_html(result.report, p)),
+    ))
     code = 0 if result.status == "CONFORMS" else 1
     try:
         print(result.render(), file=out)
