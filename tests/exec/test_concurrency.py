@@ -18,7 +18,8 @@ def test_a_fill_racing_an_invalidation_on_two_instances_conforms(language, subje
     # processes sharing the cache and the DB: the lease-guarded fill must never land stale.
     out = io.StringIO()
     code = main(["check", "--exec", subjects.command(language, "write_through"), "--policy", "write-through",
-                 "--exhaustive", "c0:read:k0 c1:write:k0", "--instances", "2", "--initial", "k0=v0"],
+                 "--exhaustive", "c0:read:k0 c1:write:k0", "--instances", "2", "--initial", "k0=v0",
+                 "--timeout", "60"],
                 stdout=out, stderr=io.StringIO())
     assert code == 0, out.getvalue()
 
@@ -30,6 +31,6 @@ def test_two_clients_and_the_worker_of_one_write_behind_process_conform(language
     # each answer reaches its task.
     out = io.StringIO()
     code = main(["check", "--exec", subjects.command(language, "write_behind"), "--policy", "write-behind",
-                 "--exhaustive", "c0:write:k0 c1:read:k0 c1:flush"],
+                 "--exhaustive", "c0:write:k0 c1:read:k0 c1:flush", "--timeout", "60"],
                 stdout=out, stderr=io.StringIO())
     assert code == 0, out.getvalue()
