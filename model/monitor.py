@@ -4,6 +4,20 @@ Keys are independent under every policy (a write or read touches one key), so a 
 is checked per key (P-compositionality): the explanations of one key never multiply with
 those of another. Events without a key (faults, crashes, flushes, the clock) go to every
 key. When no explanation survives, the clause is attributed from what was observed.
+
+Exact mode. Under the synchronous policies whose DB moves with the value (write-through,
+cache-aside, read-through: neither buffered nor bounded staleness) the reads, the DB
+observations, durability on ack and no regression are all one question: is the key's
+history linearizable as a register, a DB observation being a read at one instant? With
+unique written values `model.register` decides it exactly, with no explanation search
+and no budget. The contract stays the source of the stale-entry rules (its `_fault`,
+`_crash`, `_prune`, kept on one state: unbuffered, without bounded staleness, every
+explanation has the same stale entries) and of convergence: a read whose result was
+stale-readable (`Contract.readable`) at one of the moments the contract linearizes reads
+(each observation of the key while the read is open) is given to the register as a failed
+read, which constrains nothing, exactly as the relaxation does. A value written again
+while an earlier write of it can still be read (`NotUnique`) sends the key back to the
+explanation search, replayed from the key's first event, with its budget.
 """
 
 from __future__ import annotations
@@ -14,6 +28,7 @@ from typing import Any
 
 from attrs import evolve
 
+from model import register as reg
 from model.contract import Contract, Explanations
 from model.events import (
     CacheObserved,
@@ -25,7 +40,9 @@ from model.events import (
     History,
     Invoke,
     Ok,
+    Tick,
 )
+from model.state import KeyState
 from model.verdict import CONFORMS, UNKNOWN, VIOLATES, Verdict, Violation
 
 __all__ = ["KeyMonitor", "Monitor", "check_history", "DEFAULT_STATE_LIMIT"]
@@ -36,10 +53,14 @@ DEFAULT_STATE_LIMIT = 20_000
 class KeyMonitor:
     """The explanations of one key, fed one event at a time."""
 
-    def __init__(self, contract: Contract, key: str, initial: str | None = None, limit: int = DEFAULT_STATE_LIMIT):
+    def __init__(self, contract: Contract, key: str, initial: str | None = None, limit: int = DEFAULT_STATE_LIMIT,
+                 exact: bool | None = None):
+        """`exact`: decide the register clauses with `model.register` (see the module
+        docstring); None: wherever the policy allows it, False: always by the search."""
         self.contract = contract
         self.key = key
         self.limit = limit
+        self.initial = initial
         self.states: Explanations = contract.initial(initial)
         self.now = 0.0
         # Facts for attributing a clause when every explanation dies.
@@ -55,9 +76,26 @@ class KeyMonitor:
         # The time at which `states` is known closed under internal moves (see
         # Contract.keeps_closed): the next observation at that time skips the closure.
         self._closed_at: float | None = None
+        p = contract.policy
+        if exact is None:
+            exact = not p.buffered and not p.bounded_staleness
+        elif exact and (p.buffered or p.bounded_staleness):
+            raise ValueError(f"{p.name}: its DB does not move with the value; no exact mode")
+        self.register: reg.RegisterChecker | None = None
+        if exact:
+            self.register = reg.RegisterChecker({key: initial})
+            self.states = {}
+            # The stale entries, on one state whose value no read can return.
+            self._stale = KeyState(value=_NO_VALUE, db=_NO_VALUE)  # type: ignore[arg-type]
+            self._open: dict[int, dict[str | None, str]] = {}  # open read -> stale-readable value -> note
+            self._notes: list[str] = []
+            self._db_values: set[str | None] = set()
+            self._log: list[Event] = []  # the key's events, to replay on NotUnique
 
     def feed(self, event: Event) -> Violation | None | str:
         """Apply `event`; return a Violation, None, or the string reason of an UNKNOWN."""
+        if self.register is not None:
+            return self._feed_exact(event)
         if event.time > self.now:
             self.now = event.time
         now = self.now
@@ -100,7 +138,157 @@ class KeyMonitor:
             self.db_seen = max(self.db_seen, self.order.get(event.value, -2))
         return None
 
+    # ---- exact mode -------------------------------------------------------------------
+
+    def _feed_exact(self, event: Event) -> Violation | None | str:
+        self._log.append(event)
+        if event.time > self.now:
+            self.now = event.time
+        now = self.now
+        rg = self.register
+        assert rg is not None
+        if isinstance(event, (Ok, DbObserved, Crash)):
+            # A moment at which the contract linearizes the open reads (its closure).
+            self._stale_moment(now)
+        try:
+            if isinstance(event, DbObserved):
+                conflict = rg.run(((reg.DB, None, self.key, event.value),))
+                if conflict is not None:
+                    return self._attribute_exact(conflict, event)
+                self.db_seen = max(self.db_seen, self.order.get(event.value, -2))
+                self._db_values.add(event.value)
+                return None
+            if isinstance(event, Ok):
+                kind = self._kinds.get(event.op)
+                self.last_completed = kind
+                stale: dict[str | None, str] = {}
+                if kind == "read":
+                    self.read_values.append(event.result)
+                    self._before_read = (self.states, event)
+                    stale = self._open.pop(event.op, {})
+                    if event.result in stale:
+                        note = stale[event.result]
+                        twin = copy.deepcopy(rg)
+                        if twin.run(((reg.OK, event.op, None, event.result),)) is not None:
+                            self._notes.append(note)
+                        rg.run(((reg.FAIL, event.op, None, None),))
+                        return None
+                conflict = rg.run(((reg.OK, event.op, None, event.result),))
+                if conflict is not None:
+                    return self._attribute_exact(conflict, event, stale if kind == "read" else {})
+                return None
+            if isinstance(event, Invoke):
+                self._kinds[event.op] = event.kind
+                if event.kind == "read":
+                    self._open[event.op] = {}
+                    rg.run(((reg.READ, event.op, self.key, None),))
+                else:
+                    self._before_read = None
+                    if event.kind == "write":
+                        self.order.setdefault(event.value, len(self.order))
+                        self._values[event.op] = event.value
+                        rg.run(((reg.WRITE, event.op, self.key, event.value),))
+                return None
+            if isinstance(event, Fail):
+                if self._kinds.get(event.op) == "write":
+                    self.failed_writes.add(self._values.get(event.op))
+                self._open.pop(event.op, None)
+                rg.run(((reg.FAIL, event.op, None, None),))
+                return None
+            if isinstance(event, CacheObserved):
+                return None if self.contract.converged(event) else self._unconverged(event)
+            if isinstance(event, (Fault, Crash)):
+                if isinstance(event, Fault):
+                    self._before_read = None
+                if event.cache:
+                    event = evolve(event, cache=tuple(c for c in event.cache if c.key == self.key))  # type: ignore[arg-type]
+            if isinstance(event, (Fault, Crash, Tick)):
+                (self._stale,) = self.contract.observe({self._stale: ()}, event, now, self.limit)  # type: ignore[union-attr]
+                if isinstance(event, Crash):
+                    self.crashed = True
+                    self._open.clear()
+                    rg.run(((reg.CRASH, None, None, None),))
+            return None
+        except reg.NotUnique:
+            return self._fall_back()
+
+    def _stale_moment(self, now: float) -> None:
+        if not self._open or not self._stale.stale:
+            return
+        readable = [(v, n) for v, n in self.contract.readable(self._stale, now) if n is not None]
+        for seen in self._open.values():
+            for v, n in readable:
+                seen.setdefault(v, n)
+
+    def _fall_back(self) -> Violation | None | str:
+        """A value written twice while both writes can be read: the explanation search,
+        from the key's first event."""
+        log = self._log
+        twin = KeyMonitor(self.contract, self.key, self.initial, self.limit, exact=False)
+        for e in log:
+            r = twin.feed(e)
+            if r is not None:
+                vars(self).clear()
+                vars(self).update(vars(twin))
+                return r
+        vars(self).clear()
+        vars(self).update(vars(twin))
+        return None
+
+    def _replayed(self) -> KeyMonitor:
+        """An exact monitor fed every event of the key but the last."""
+        twin = KeyMonitor(self.contract, self.key, self.initial, self.limit)
+        for e in self._log[:-1]:
+            twin.feed(e)
+        return twin
+
+    def _allowed(self, before: KeyMonitor, probe: Any, stale: Iterable[str | None] = ()) -> list[str]:
+        """The values (repr) for which `probe(value)` completes no conflict from `before`,
+        and the `stale` ones."""
+        rg = before.register
+        assert rg is not None
+        out = [repr(v) for v in stale]  # readable with a relaxation: no constraint
+        for v in set(rg.values(self.key)):
+            if copy.deepcopy(rg).run((probe(v),)) is None:
+                out.append(repr(v))
+        return sorted(set(out))
+
+    def _attribute_exact(self, conflict: reg.Conflict, event: Ok | DbObserved,
+                         stale: Iterable[str | None] = ()) -> Violation:
+        p = self.contract.policy
+        before = self._replayed()
+        if isinstance(event, Ok):
+            allowed = self._allowed(before, lambda v: (reg.OK, event.op, None, v), stale)
+            clause = "no-phantom" if event.result not in self.order else p.read_clause
+            return Violation(clause, self.key, "one of " + ", ".join(allowed), repr(event.result), event)
+        allowed_db = ", ".join(self._allowed(before, lambda v: (reg.DB, None, self.key, v)))
+        seen = self.order.get(event.value)
+        phantoms = [v for v in self.read_values if v in self.failed_writes and v != event.value
+                    and self.order.get(v, -1) > (seen if seen is not None else -1)]
+        if seen is None:
+            clause = "no-phantom"
+        elif phantoms:
+            return Violation(
+                "no-phantom", self.key,
+                f"a read returns only values the DB got; DB holds one of {allowed_db} if {phantoms[-1]!r} took effect",
+                f"a read returned {phantoms[-1]!r}, whose write failed, but the DB holds {event.value!r}",
+                event,
+            )
+        elif (self._before_read is not None and self._before_read[1].result != event.value
+              and conflict.kind == "order" and conflict.other == self._before_read[1].result):
+            read = self._before_read[1]
+            return Violation(p.read_clause, self.key,
+                             f"reads return the latest write; the DB holds {event.value!r}",
+                             f"read #{read.op} returned {read.result!r}", read)
+        elif seen < self.db_seen or (conflict.kind == "order" and conflict.other in self._db_values):
+            clause = "no-regression"
+        else:
+            clause = "durable-on-ack"
+        return Violation(clause, self.key, f"DB holds one of {allowed_db}", f"DB holds {event.value!r}", event)
+
     def relaxations(self) -> tuple[str, ...]:
+        if self.register is not None:
+            return tuple(dict.fromkeys(self._notes))
         if not self.states:
             return ()
         return min(self.states.values(), key=len)
@@ -112,17 +300,23 @@ class KeyMonitor:
         for name, value in vars(self).items():
             if isinstance(value, (dict, set, list)):
                 setattr(twin, name, value.copy())
+        if self.register is not None:
+            twin.register = copy.deepcopy(self.register)
+            twin._open = {op: seen.copy() for op, seen in self._open.items()}
         return twin
 
     def signature(self) -> Hashable:
         """Everything the verdicts on any continuation depend on, hashable: two monitors of
         the same contract and key with equal signatures judge every continuation alike
         (the relaxation notes of an explanation are left out: they never decide one)."""
-        return tuple(
+        own = tuple(
             (name, frozenset(value) if name == "states" else _frozen(value))
             for name, value in sorted(vars(self).items())
-            if name not in ("contract", "key", "limit")
+            if name not in ("contract", "key", "limit", "register", "_log", "_notes", "initial")
         )
+        if self.register is None:
+            return own
+        return own + (("register", self.register.signature()),)
 
     def _attribute(self, before: Explanations, event: Event) -> Violation:
         if isinstance(event, CacheObserved):
@@ -202,6 +396,9 @@ class KeyMonitor:
                          f"read #{read.op} returned {read.result!r}", read)
 
 
+_NO_VALUE = "\x00 no value: the stale entries' state"
+
+
 def _frozen(value: Any) -> Hashable:
     if isinstance(value, dict):
         return frozenset((k, _frozen(v)) for k, v in value.items())
@@ -215,9 +412,11 @@ def _frozen(value: Any) -> Hashable:
 class Monitor:
     """Every key's monitor; routes each event to the keys it concerns."""
 
-    def __init__(self, contract: Contract, initial: dict[str, str | None] | None = None, limit: int = DEFAULT_STATE_LIMIT):
+    def __init__(self, contract: Contract, initial: dict[str, str | None] | None = None, limit: int = DEFAULT_STATE_LIMIT,
+                 exact: bool | None = None):
         self.contract = contract
         self.limit = limit
+        self.exact = exact
         self.initial = dict(initial or {})
         self.keys: dict[str, KeyMonitor] = {}
         self.globals: list[Event] = []
@@ -228,7 +427,7 @@ class Monitor:
     def _monitor(self, key: str) -> KeyMonitor:
         m = self.keys.get(key)
         if m is None:
-            m = self.keys[key] = KeyMonitor(self.contract, key, self.initial.get(key), self.limit)
+            m = self.keys[key] = KeyMonitor(self.contract, key, self.initial.get(key), self.limit, self.exact)
             # A key first seen late still has to see the global events before it.
             for e in self.globals:
                 m.feed(e)
@@ -262,10 +461,12 @@ class Monitor:
         return tuple(out)
 
 
-def check_history(contract: Contract, history: History | Iterable[Event], initial: dict[str, str | None] | None = None, limit: int = DEFAULT_STATE_LIMIT) -> Verdict:
+def check_history(contract: Contract, history: History | Iterable[Event], initial: dict[str, str | None] | None = None, limit: int = DEFAULT_STATE_LIMIT,
+                  exact: bool | None = None) -> Verdict:
     """Check a whole history; CONFORMS, VIOLATES with the first violation, or UNKNOWN
-    when the number of explanations of a key exceeds `limit`."""
-    mon = Monitor(contract, initial, limit)
+    when the number of explanations of a key exceeds `limit` (never for a key that the
+    exact mode decides: see the module docstring; `exact=False` searches everywhere)."""
+    mon = Monitor(contract, initial, limit, exact)
     for e in history:
         r = mon.feed(e)
         if isinstance(r, Violation):

@@ -308,6 +308,35 @@ class RegisterChecker:
             k = self.keys[key] = _Key(key, self.initial.get(key), self.retire, self.sweep_from)
         return k
 
+    def values(self, key: str) -> list[str | None]:
+        """The values of `key` whose clusters the checker holds (dropped ones excluded)."""
+        k = self.keys.get(key)
+        return [] if k is None else list(k.clusters)
+
+    def signature(self) -> Hashable:
+        """The checker's state, hashable, with its times replaced by their ranks: every
+        future comparison is between these times or with later ones, so two checkers with
+        equal signatures judge every continuation alike (the evidence fields excepted)."""
+        times: set[int] = set()
+        keys = list(self.keys.values())
+        for k in keys:
+            for c in k.clusters.values():
+                times.update((c.f, c.s))
+            times.update(k.reads.values())
+            times.update((k.oldest, k.c1.s, k.c2.s))
+        rank = {t: i for i, t in enumerate(sorted(times))}
+        out = []
+        for k in keys:
+            out.append((
+                k.name,
+                frozenset((v, c.write, c.state, c.old, rank[c.f], rank[c.s]) for v, c in k.clusters.items()),
+                tuple((op, rank[t]) for op, t in k.reads.items()),
+                rank[k.oldest], k.c1.value, rank[k.c1.s], k.c2.value, rank[k.c2.s],
+                tuple(c.value for c in k.recent), k.sweep_at,
+            ))
+        ops = frozenset((op, x.value if x.__class__ is _Cluster else None) for op, x in self._ops.items())
+        return (tuple(out), ops)
+
     def feed(self, event: Event) -> Conflict | None:
         """Apply one event; the Conflict it completes, or None."""
         return self.run(rows((event,)))
