@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 import attrs
 
-__all__ = ["RedisCluster", "RedisServer", "ServerUnavailable", "TlsFiles", "free_port", "redis_server_path"]
+__all__ = ["RedisCluster", "RedisServer", "ServerUnavailable", "TlsFiles", "free_port", "port_is_free", "redis_server_path"]
 
 Persistence = Literal["none", "aof-always"]
 
@@ -31,7 +31,8 @@ class ServerUnavailable(RuntimeError):
     """A server could not be started or reached; the message is one line for the user."""
 
 
-def _is_free(port: int) -> bool:
+def port_is_free(port: int) -> bool:
+    """Whether a server could listen on `port` of 127.0.0.1 right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         try:
             s.bind(("127.0.0.1", port))
@@ -53,7 +54,7 @@ def free_port(*, cluster_bus: bool = False) -> int:
     rng = random.Random()
     for _ in range(200):
         port = rng.randrange(20000, 55500)
-        if _is_free(port) and _is_free(port + 10000):
+        if port_is_free(port) and port_is_free(port + 10000):
             return port
     raise ServerUnavailable("no free port pair (port, port+10000) for a cluster node")
 

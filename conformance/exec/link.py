@@ -375,40 +375,38 @@ class Link:
         self.operations += 1
         try:
             self._send({"type": "op", "id": n, "task": task, "op": op, **fields}, canon)
-            while True:
-                msg = self.receive(task)
-                kind = msg["type"]
-                if kind == "call":
-                    self.requests += 1
-                    server.answer(self, task, msg)
-                elif kind == "done":
-                    self._end(task)
-                    return msg.get("value")
-                elif kind == "failed":
-                    self._end(task)
-                    raise_failure(msg.get("error"), msg.get("message"), msg.get("exception"))
-                else:
-                    raise ProtocolError(f"the subject sent {kind!r} for task {task}, which runs an operation, "
-                                        "not a worker")
+            msg = self._serve(server, task)
+            kind = msg["type"]
+            if kind == "done":
+                self._end(task)
+                return msg.get("value")
+            if kind == "failed":
+                self._end(task)
+                raise_failure(msg.get("error"), msg.get("message"), msg.get("exception"))
+            raise ProtocolError(f"the subject sent {kind!r} for task {task}, which runs an operation, "
+                                "not a worker")
         finally:
             self.seconds += time.perf_counter() - started
 
     def run_worker(self, server: Server, task: str) -> None:
         """Start worker `task` in the subject and serve its requests until it exits."""
         self._send({"type": "start", "task": task}, ("start", self._rel(task)))
+        msg = self._serve(server, task)
+        if msg["type"] != "exit":
+            raise ProtocolError(f"the subject sent {msg['type']!r} for worker task {task}")
+        self._end(task)
+        if msg.get("error") is not None:
+            raise_failure(msg.get("error"), msg.get("message"), msg.get("exception"))
+
+    def _serve(self, server: Server, task: str) -> dict[str, Any]:
+        """Answer `task`'s store requests, each on this thread (a scheduler step), until it
+        sends anything else; that message."""
         while True:
             msg = self.receive(task)
-            kind = msg["type"]
-            if kind == "call":
-                self.requests += 1
-                server.answer(self, task, msg)
-            elif kind == "exit":
-                self._end(task)
-                if msg.get("error") is not None:
-                    raise_failure(msg.get("error"), msg.get("message"), msg.get("exception"))
-                return
-            else:
-                raise ProtocolError(f"the subject sent {kind!r} for worker task {task}")
+            if msg["type"] != "call":
+                return msg
+            self.requests += 1
+            server.answer(self, task, msg)
 
     def _end(self, task: str) -> None:
         with self._cv:

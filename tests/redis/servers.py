@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import os
 import random
-import socket
 from collections.abc import Iterator
 
 import pytest
 
-from conformance.backends.server import RedisServer, ServerUnavailable
+from conformance.backends.server import RedisServer, ServerUnavailable, port_is_free
 
 __all__ = ["serving", "worker_port"]
 
@@ -30,15 +29,6 @@ def _band() -> range:
     return range(_FIRST + index * width, _FIRST + (index + 1) * width)
 
 
-def _is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
 def worker_port() -> int:
     """A port of this worker's band that is free now (the band is searched from a random
     place: another run on the same machine uses the same bands)."""
@@ -46,7 +36,7 @@ def worker_port() -> int:
     start = random.randrange(len(band))
     for i in range(len(band)):
         port = band[(start + i) % len(band)]
-        if _is_free(port):
+        if port_is_free(port):
             return port
     raise ServerUnavailable(f"no free port in {band.start}-{band.stop - 1} for this test worker")
 
