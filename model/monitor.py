@@ -18,12 +18,19 @@ stale-readable (`Contract.readable`) at one of the moments the contract lineariz
 read, which constrains nothing, exactly as the relaxation does. A value written again
 while an earlier write of it can still be read (`NotUnique`) sends the key back to the
 explanation search, replayed from the key's first event, with its budget.
+
+Memory. Given a `replay` (the key's events again, from its first: a list in memory, or a
+file read a second time), an exact monitor keeps only what decides the verdict: the
+register (open operations and the values that can still be read), the stale entries and
+the open reads. What only words a violation (which values were written, read, failed, seen
+in the DB) is found again on a replay, by a monitor that keeps it, once. Without a replay
+(a history fed live, nothing to read again) the monitor keeps the key's events itself.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any
 
 from attrs import evolve
@@ -54,9 +61,11 @@ class KeyMonitor:
     """The explanations of one key, fed one event at a time."""
 
     def __init__(self, contract: Contract, key: str, initial: str | None = None, limit: int = DEFAULT_STATE_LIMIT,
-                 exact: bool | None = None):
+                 exact: bool | None = None, replay: Callable[[], Iterable[Event]] | None = None):
         """`exact`: decide the register clauses with `model.register` (see the module
-        docstring); None: wherever the policy allows it, False: always by the search."""
+        docstring); None: wherever the policy allows it, False: always by the search.
+        `replay`: the events fed so far, again, from the first, through the last one fed
+        (see Memory in the module docstring)."""
         self.contract = contract
         self.key = key
         self.limit = limit
@@ -90,7 +99,9 @@ class KeyMonitor:
             self._open: dict[int, dict[str | None, str]] = {}  # open read -> stale-readable value -> note
             self._notes: list[str] = []
             self._db_values: set[str | None] = set()
-            self._log: list[Event] = []  # the key's events, to replay on NotUnique
+            self._replay = replay
+            # Without a replay: the key's events, to replay on NotUnique and to word a violation.
+            self._log: list[Event] = []
 
     def feed(self, event: Event) -> Violation | None | str:
         """Apply `event`; return a Violation, None, or the string reason of an UNKNOWN."""
@@ -141,7 +152,10 @@ class KeyMonitor:
     # ---- exact mode -------------------------------------------------------------------
 
     def _feed_exact(self, event: Event) -> Violation | None | str:
-        self._log.append(event)
+        # With a replay, nothing grows with the key's history: only deciding state is kept.
+        facts = self._replay is None
+        if facts:
+            self._log.append(event)
         if event.time > self.now:
             self.now = event.time
         now = self.now
@@ -155,16 +169,18 @@ class KeyMonitor:
                 conflict = rg.run(((reg.DB, None, self.key, event.value),))
                 if conflict is not None:
                     return self._attribute_exact(conflict, event)
-                self.db_seen = max(self.db_seen, self.order.get(event.value, -2))
-                self._db_values.add(event.value)
+                if facts:
+                    self.db_seen = max(self.db_seen, self.order.get(event.value, -2))
+                    self._db_values.add(event.value)
                 return None
             if isinstance(event, Ok):
-                kind = self._kinds.get(event.op)
+                kind = self._kinds.pop(event.op, None)
                 self.last_completed = kind
                 stale: dict[str | None, str] = {}
                 if kind == "read":
-                    self.read_values.append(event.result)
-                    self._before_read = (self.states, event)
+                    if facts:
+                        self.read_values.append(event.result)
+                        self._before_read = (self.states, event)
                     stale = self._open.pop(event.op, {})
                     if event.result in stale:
                         note = stale[event.result]
@@ -185,12 +201,13 @@ class KeyMonitor:
                 else:
                     self._before_read = None
                     if event.kind == "write":
-                        self.order.setdefault(event.value, len(self.order))
-                        self._values[event.op] = event.value
+                        if facts:
+                            self.order.setdefault(event.value, len(self.order))
+                            self._values[event.op] = event.value
                         rg.run(((reg.WRITE, event.op, self.key, event.value),))
                 return None
             if isinstance(event, Fail):
-                if self._kinds.get(event.op) == "write":
+                if self._kinds.pop(event.op, None) == "write" and facts:
                     self.failed_writes.add(self._values.get(event.op))
                 self._open.pop(event.op, None)
                 rg.run(((reg.FAIL, event.op, None, None),))
@@ -223,7 +240,7 @@ class KeyMonitor:
     def _fall_back(self) -> Violation | None | str:
         """A value written twice while both writes can be read: the explanation search,
         from the key's first event."""
-        log = self._log
+        log = self._log if self._replay is None else self._replay()
         twin = KeyMonitor(self.contract, self.key, self.initial, self.limit, exact=False)
         for e in log:
             r = twin.feed(e)
@@ -254,7 +271,9 @@ class KeyMonitor:
         return sorted(set(out))
 
     def _attribute_exact(self, conflict: reg.Conflict, event: Ok | DbObserved,
-                         stale: Iterable[str | None] = ()) -> Violation:
+                         stale: Iterable[str | None] = ()) -> Violation | str:
+        if self._replay is not None:
+            return self._attribute_replayed(event)
         p = self.contract.policy
         before = self._replayed()
         if isinstance(event, Ok):
@@ -285,6 +304,17 @@ class KeyMonitor:
         else:
             clause = "durable-on-ack"
         return Violation(clause, self.key, f"DB holds one of {allowed_db}", f"DB holds {event.value!r}", event)
+
+    def _attribute_replayed(self, event: Ok | DbObserved) -> Violation | str:
+        """The violation at `event` as a monitor that keeps the key's facts words it, fed
+        the key's events again."""
+        twin = KeyMonitor(self.contract, self.key, self.initial, self.limit, exact=True)
+        for e in self._replay():  # type: ignore[misc]
+            r = twin.feed(e)
+            if r is not None:
+                return r
+        return (f"key {self.key!r}: the history read again did not break where it first broke "
+                f"({event!r}): it changed while it was being checked")
 
     def relaxations(self) -> tuple[str, ...]:
         if self.register is not None:
@@ -410,41 +440,65 @@ def _frozen(value: Any) -> Hashable:
 
 
 class Monitor:
-    """Every key's monitor; routes each event to the keys it concerns."""
+    """Every key's monitor; routes each event to the keys it concerns.
+
+    `source`: the whole history again, from its first event (called at most once per key,
+    on a violation or a fall-back to the search): with it, the key monitors keep no log of
+    their own (see Memory in the module docstring)."""
 
     def __init__(self, contract: Contract, initial: dict[str, str | None] | None = None, limit: int = DEFAULT_STATE_LIMIT,
-                 exact: bool | None = None):
+                 exact: bool | None = None, source: Callable[[], Iterable[Event]] | None = None):
         self.contract = contract
         self.limit = limit
         self.exact = exact
         self.initial = dict(initial or {})
         self.keys: dict[str, KeyMonitor] = {}
         self.globals: list[Event] = []
-        self._op_key: dict[int, str | None] = {}
+        self._op_key: dict[int, str | None] = {}  # open operations only
+        self._source = source
+        self.fed = 0  # events fed so far: how far a replay reads
         for k, v in self.initial.items():
             self._monitor(k)
 
     def _monitor(self, key: str) -> KeyMonitor:
         m = self.keys.get(key)
         if m is None:
-            m = self.keys[key] = KeyMonitor(self.contract, key, self.initial.get(key), self.limit, self.exact)
+            replay = None if self._source is None else (lambda: self._replayed(key))
+            m = self.keys[key] = KeyMonitor(self.contract, key, self.initial.get(key), self.limit, self.exact,
+                                            replay)
             # A key first seen late still has to see the global events before it.
             for e in self.globals:
                 m.feed(e)
         return m
 
-    def feed(self, event: Event) -> Violation | None | str:
-        # Most events concern one key: they go straight to its monitor.
+    def _route(self, event: Event, op_key: dict[int, str | None]) -> str | None:
+        """The key `event` concerns (None: every key), as `feed` routes it."""
         if isinstance(event, (DbObserved, CacheObserved)):
-            return self._monitor(event.key).feed(event)
+            return event.key
         if isinstance(event, (Ok, Fail)):
-            key = self._op_key.get(event.op)
-        elif isinstance(event, Invoke):
-            key = self._op_key[event.op] = event.key
-        elif isinstance(event, Fault):
-            key = event.key
-        else:
-            key = None
+            return op_key.pop(event.op, None)
+        if isinstance(event, Invoke):
+            op_key[event.op] = event.key
+            return event.key
+        if isinstance(event, Fault):
+            return event.key
+        return None
+
+    def _replayed(self, key: str) -> Iterator[Event]:
+        """The events `key`'s monitor was fed, again, from the source."""
+        assert self._source is not None
+        op_key: dict[int, str | None] = {}
+        for i, e in enumerate(self._source()):
+            if i >= self.fed:
+                return
+            k = self._route(e, op_key)
+            if k is None or k == key:
+                yield e
+
+    def feed(self, event: Event) -> Violation | None | str:
+        self.fed += 1
+        # Most events concern one key: they go straight to its monitor.
+        key = self._route(event, self._op_key)
         if key is not None:
             return self._monitor(key).feed(event)
         self.globals.append(event)
@@ -462,11 +516,18 @@ class Monitor:
 
 
 def check_history(contract: Contract, history: History | Iterable[Event], initial: dict[str, str | None] | None = None, limit: int = DEFAULT_STATE_LIMIT,
-                  exact: bool | None = None) -> Verdict:
+                  exact: bool | None = None, replay: Callable[[], Iterable[Event]] | None = None) -> Verdict:
     """Check a whole history; CONFORMS, VIOLATES with the first violation, or UNKNOWN
     when the number of explanations of a key exceeds `limit` (never for a key that the
-    exact mode decides: see the module docstring; `exact=False` searches everywhere)."""
-    mon = Monitor(contract, initial, limit, exact)
+    exact mode decides: see the module docstring; `exact=False` searches everywhere).
+
+    `replay`: `history` again from its first event, for a history read from a stream (a
+    list or tuple is its own replay); with one, memory grows with the open operations and
+    the values that can still be read, not with the history."""
+    if replay is None and isinstance(history, (list, tuple, History)):
+        events = history.events if isinstance(history, History) else history
+        replay = lambda: iter(events)  # noqa: E731
+    mon = Monitor(contract, initial, limit, exact, replay)
     for e in history:
         r = mon.feed(e)
         if isinstance(r, Violation):

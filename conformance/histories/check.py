@@ -5,9 +5,10 @@ from a file; on VIOLATES, a 1-minimal failing sub-history of the violating key.
     print(result.render())           # verdict, clause, the line, the counterexample's lines
     result.report                    # a conformance.CheckReport: --json, --html, timelines
 
-Three readings of the file at most: `scan` (definite failures, call order), the check
-itself (streamed into `model.check_history`: memory grows with what the monitor keeps per
-key and with the operations open at once), and, on VIOLATES, one more up to the
+Four readings of the file at most: `scan` (definite failures, call order), the check
+itself (streamed into `model.check_history`: memory grows with the operations open at once
+and the values that can still be read, not with the file), one up to the violation for
+the monitor to word it (or to fall back to the search), and, on VIOLATES, one more up to the
 violating event that keeps only the violating key's events and the global ones (faults,
 crashes, flushes, the clock), at most `keep` of them, for delta debugging and the HTML
 timeline.
@@ -199,7 +200,10 @@ def check_file(path: Path, policy_name: str, *, fmt: str | None = None, name: st
     contract = Contract(pol, staleness_bound=bound if bound is not None else DEFAULT_STALENESS,
                         durable=meta.durable)
     tap = _Tap(src)
-    verdict = check_history(contract, tap, meta.initial or None, limit)
+    # The file read again, only on a violation or a fall-back to the search: the
+    # monitor then keeps no per-key log (memory: model/monitor.py).
+    verdict = check_history(contract, tap, meta.initial or None, limit,
+                            replay=lambda: (e for _, _, e in src.items()))
     events = tap.index + 1
     notes = src.summary() + notes
     if verdict.status == CONFORMS and src.cas:
