@@ -135,9 +135,15 @@ class ExecFactory:
             self.waited += time.perf_counter() - waiting
         with self._cv:
             self._slots[instance] = _Slot(link, stores, incarnation)
-        self._want_spares()
         server = EnvServer(env, link)
-        link.operate(server, "reset", {"instance": instance, "incarnation": incarnation})
+        try:
+            link.operate(server, "reset", {"instance": instance, "incarnation": incarnation})
+        finally:
+            # Spares start after the reset, not beside it: a process's first reset loads
+            # the subject's code (a JVM's class loading and first compiles), and on two
+            # cores four runtimes booting at that moment are what pushes it past the
+            # operation's timeout.
+            self._want_spares()
         return ExecSubject(link, server, self.command)
 
     # ---- processes -------------------------------------------------------------------------
