@@ -63,10 +63,19 @@ def _open_redis() -> tuple[Any, str | None, str]:
     return backend, backend.redis_url, ""
 
 
+def _time_limits(job_timeout: float | None, budget: float | None) -> str:
+    limits = ([f"after {job_timeout:.0f} s" if job_timeout is not None else None]
+              + [f"when {budget:.0f} s have passed" if budget else None])
+    said = [x for x in limits if x]
+    if not said:
+        return "no check is stopped for its time"
+    return f"a check still running {' or '.join(said)} is UNKNOWN"
+
+
 def build_report(out_dir: Path, *, backend: str = "memory", examples: int | None = None,
                  seed: int = 0, workers: int = 2, budget: float | None = BUDGET_SECONDS,
                  progress: Progress | None = None, draw_graphs: bool = True,
-                 only: tuple[str, ...] = ()) -> Report:
+                 only: tuple[str, ...] = (), job_timeout: float | None = JOB_TIMEOUT) -> Report:
     """Run everything and return the report (the files are not written here, except the
     state-graph pictures, under `out_dir/graphs`).
 
@@ -78,7 +87,10 @@ def build_report(out_dir: Path, *, backend: str = "memory", examples: int | None
             the Redis backend has none by default).
         only: run only the checks whose factory contains one of these strings (a partial
             report: every other check is UNKNOWN, "not selected").
+        workers: checks run at a time, each in a process of its own.
+        job_timeout: seconds after which one check is killed (UNKNOWN); None: no limit.
     """
+    limit = float("inf") if job_timeout is None else job_timeout
     progress = progress or Progress()
     started = time.monotonic()
     deadline = None if budget is None else started + budget
@@ -87,8 +99,7 @@ def build_report(out_dir: Path, *, backend: str = "memory", examples: int | None
     if examples is None:
         budget_note = (f"{gate} Hypothesis examples per built-in and mutant check, {chosen} per seed-port and "
                        f"claim check, chosen by measurement so the report on the embedded default finishes "
-                       f"within 3 minutes on a 2-core machine; a check still running after {JOB_TIMEOUT:.0f} s, or when "
-                       + (f"{budget:.0f} s have passed, is UNKNOWN" if budget else "the run ends, is UNKNOWN"))
+                       "within 3 minutes on a 2-core machine; " + _time_limits(job_timeout, budget))
     else:
         budget_note = (f"{chosen} Hypothesis examples per check, set with --examples (the defaults are "
                        f"{GATE_EXAMPLES} for built-ins and mutants, {DEFAULT_EXAMPLES} for the rest); "
@@ -122,11 +133,11 @@ def build_report(out_dir: Path, *, backend: str = "memory", examples: int | None
 
         memory_jobs = [j for j in selected if j.backend == "memory" or redis_url is None]
         results |= run_jobs(memory_jobs, examples=chosen, seed=seed, redis_url=redis_url, workers=workers,
-                           job_timeout=JOB_TIMEOUT, deadline=deadline, on_done=done)
+                           job_timeout=limit, deadline=deadline, on_done=done)
         redis_jobs = [j for j in selected if j not in results]
         # The Redis rows have no time target; they share one server, one check at a time.
         results.update(run_jobs(redis_jobs, examples=chosen, seed=seed, redis_url=redis_url, workers=1,
-                                job_timeout=4 * JOB_TIMEOUT, on_done=done))
+                                job_timeout=4 * limit, on_done=done))
         figures = measure_all(the_plan.benchmarks, redis)
         for item in the_plan.benchmarks:
             progress.step(f"benchmark {item.metric}")

@@ -27,7 +27,8 @@ def test_an_unwritable_out_is_one_line_and_exit_2(tmp_path: Path, where: str) ->
     assert blocker.read_text() == "keep me" and sorted(p.name for p in tmp_path.iterdir()) == ["blocker"]
 
 
-@pytest.mark.parametrize("argv", [["--examples", "0"], ["--backend", "postgres"], ["--bogus"], ["--budget", "-1"]])
+@pytest.mark.parametrize("argv", [["--examples", "0"], ["--backend", "postgres"], ["--bogus"], ["--budget", "-1"],
+                                  ["--jobs", "0"], ["--check-timeout", "-1"], ["--check-timeout", "soon"]])
 def test_bad_options_are_one_line_and_exit_2(tmp_path: Path, argv: list[str]) -> None:
     stream = io.StringIO()
     assert main(["--out", str(tmp_path / "r"), *argv], stream=stream) == 2
