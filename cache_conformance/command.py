@@ -3,7 +3,10 @@ one of them and runs it.
 
 A subcommand is data: its name, its help, how to add its arguments to its parser, and
 `run(args, stdout, stderr) -> int`. The dispatcher owns the rest: one parser for all of
-them, and usage errors as one line on stderr with exit code 2, never a traceback.
+them, and usage errors as one line on stderr with exit code 2, never a traceback. Every
+usage error, whether argparse refused the command line or the command's `run` raised
+`UsageError`, reads as argparse itself words it: `cache-conformance check: error: ...`
+(`cache-conformance: error: ...` before a subcommand is known).
 
     def run(args, stdout, stderr):
         print("hello", args.name, file=stdout)
@@ -23,31 +26,37 @@ from typing import Any, NoReturn, TextIO
 
 import attrs
 
-__all__ = ["ONE_LINE", "Command", "Errors", "UsageError", "dispatch"]
+__all__ = ["ERROR_LINE", "ONE_LINE", "Command", "Errors", "UsageError", "dispatch"]
 
 
 class UsageError(Exception):
     """Bad input from the user: one clear line, exit code 2. A command's `run` raises it;
-    the dispatcher prints it in that command's `Errors` format."""
+    the dispatcher prints it with the one prefix every subcommand shares."""
+
+
+#: The one format of a usage error: argparse's own (`prog: error: message`), so that a line
+#: argparse refuses and a line a command's `run` refuses read alike. `{prog}` is
+#: "cache-conformance NAME" (just "cache-conformance" before a subcommand is known).
+ERROR_LINE = "{prog}: error: {message}"
 
 
 @attrs.frozen
 class Errors:
-    """How a command's usage errors read.
+    """How a command's usage errors read: `{prog}` and `{message}` are filled in.
+
+    Every subcommand uses the default, `ERROR_LINE`, for both. The class stays so that a
+    command written against it keeps working; a different format breaks the one-prefix
+    rule (tests/conformance/test_cli_consistency.py checks every registered subcommand).
 
     Args:
-        parse: a command line argparse refuses; `{prog}` (e.g. "cache-conformance check")
-            and `{message}` are filled in.
-        usage: a `UsageError` the command's `run` raised; `{message}` is filled in.
+        parse: a command line argparse refuses.
+        usage: a `UsageError` the command's `run` raised.
     """
 
-    parse: str = "cache-conformance: error: {prog}: {message}"
-    usage: str = "cache-conformance: error: {message}"
+    parse: str = ERROR_LINE
+    usage: str = ERROR_LINE
 
 
-#: The format of every subcommand but the two below, which keep the formats their
-#: users and tests know: `prove|explore|scenario` ("error: ...") and `report`
-#: ("cache-conformance report: error: ...").
 ONE_LINE = Errors()
 
 
@@ -107,14 +116,20 @@ def dispatch(commands: Sequence[Command], argv: Sequence[str], *, stdout: TextIO
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     named = next((word for word in argv if not word.startswith("-")), None)
     by_name = {}
+    parsers = {}
     for command in commands:
         by_name[command.name] = command
-        p = sub.add_parser(command.name, help=command.help, description=command.description,
-                           errors=command.errors)
+        p = parsers[command.name] = sub.add_parser(command.name, help=command.help,
+                                                   description=command.description, errors=command.errors)
         if command.name == named:
             command.arguments(p)
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            # argparse would refuse these from the top parser ("cache-conformance: error:"):
+            # they belong to the subcommand, so its parser words the line.
+            owner = parsers.get(args.command, parser) if args.command else parser
+            owner.error(f"unrecognized arguments: {' '.join(extra)}")
     except _Refused as e:
         print(e, file=stderr)
         return 2
@@ -125,5 +140,5 @@ def dispatch(commands: Sequence[Command], argv: Sequence[str], *, stdout: TextIO
     try:
         return command.run(args, stdout, stderr)
     except UsageError as e:
-        print(command.errors.usage.format(message=e), file=stderr)
+        print(command.errors.usage.format(prog=f"{parser.prog} {command.name}", message=e), file=stderr)
         return 2

@@ -1,7 +1,7 @@
 """`cache-conformance prove`, `explore` and `scenario`: the command line of the proofs.
 
 Exit codes: 0 every row settled (a verdict from each engine, and they agree), 1 otherwise,
-2 bad input (one line, `error: ...`, no traceback). `main(argv, stream=...)` runs one of
+2 bad input (one line, `cache-conformance prove: error: ...`, no traceback). `main(argv, stream=...)` runs one of
 the three (argv starts with its name) with everything on `stream`.
 """
 
@@ -14,13 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, TextIO
 
-from cache_conformance.command import Command, Errors, UsageError, dispatch
+from cache_conformance.command import Command, UsageError, dispatch
 from cache_conformance.options import JSON, PROPERTY, PROTOCOL
 
 __all__ = ["COMMANDS", "main"]
-
-ERRORS = Errors(parse="error: {message}", usage="error: {message}")
-
 
 def _depth(text: str) -> int:
     from proofs.runner import MAX_DEPTH
@@ -238,16 +235,16 @@ def _one_line_errors(run: Callable[[argparse.Namespace, IO[str]], int]) -> Calla
 
 COMMANDS = (
     Command("prove", "prove the protocol models' properties (see proofs/)", _one_line_errors(_prove),
-            arguments=_prove_arguments, errors=ERRORS,
+            arguments=_prove_arguments,
             description="Settle the protocol x property table with both engines."),
     Command("explore", "explore one protocol model's state graph (see proofs/)", _one_line_errors(_explore),
-            arguments=_explore_arguments, errors=ERRORS, description="Draw a protocol's state graph."),
+            arguments=_explore_arguments, description="Draw a protocol's state graph."),
     Command("scenario", "validate a proof scenario file", _one_line_errors(_scenario),
-            arguments=_scenario_arguments, errors=ERRORS, description="Validate a scenario file."),
+            arguments=_scenario_arguments, description="Validate a scenario file."),
 )
 
 
 def main(argv: list[str], *, stream: TextIO = sys.stdout) -> int:
     """Run `cache-conformance prove|explore|scenario ...` (argv starts with the name) with
     its output and its errors on `stream`."""
-    return dispatch(COMMANDS, argv, stdout=stream, stderr=stream, errors=ERRORS)
+    return dispatch(COMMANDS, argv, stdout=stream, stderr=stream)

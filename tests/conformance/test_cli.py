@@ -122,7 +122,7 @@ def test_process_exits_despite_non_daemon_threads_and_hangs():
 def test_bad_input_from_the_real_process_has_no_traceback():
     p = _cli("check", f"{S}:broken_factory", "--policy", "write-through")
     assert p.returncode == 2 and "Traceback" not in p.stderr
-    assert p.stderr.strip() == "cache-conformance: error: cannot build the subject: factory tests.conformance.subjects:broken_factory(env) raised RuntimeError: cannot connect to my cache"
+    assert p.stderr.strip() == "cache-conformance check: error: cannot build the subject: factory tests.conformance.subjects:broken_factory(env) raised RuntimeError: cannot connect to my cache"
 
 
 def test_policies_lists_every_policy_and_clause():

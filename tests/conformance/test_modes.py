@@ -66,7 +66,7 @@ def test_an_unknown_policy_is_one_line_and_exit_2_in_every_mode(mode, files):
 def test_a_target_that_cannot_be_imported_is_the_same_line_in_every_mode(mode, files):
     code, out, err = _cli("check", "no_such_module:factory", "--policy", "write-through", *MODES[mode](files))
     assert code == 2, out + err
-    assert err == "cache-conformance: error: cannot import module 'no_such_module': ModuleNotFoundError: " \
+    assert err == "cache-conformance check: error: cannot import module 'no_such_module': ModuleNotFoundError: " \
                   "No module named 'no_such_module'\n"
 
 

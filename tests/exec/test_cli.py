@@ -38,11 +38,11 @@ def test_the_run_scripts_build_and_start_java_and_go_subjects(subjects, client_c
 def test_a_target_or_exec_is_needed_and_not_both():
     code, _, err = run("check", "--policy", "write-through")
     assert code == 2
-    assert err == ("cache-conformance: error: check needs a target (module:factory or path/to/file.py:factory) "
+    assert err == ("cache-conformance check: error: check needs a target (module:factory or path/to/file.py:factory) "
                    "or --exec COMMAND\n")
     code, _, err = run("check", "implementations.memory:write_through", "--exec", stub("ok"), "--policy", "write-through")
     assert code == 2
-    assert err.startswith("cache-conformance: error: give a target or --exec, not both")
+    assert err.startswith("cache-conformance check: error: give a target or --exec, not both")
 
 
 def test_a_subject_that_fails_its_handshake_is_exit_2():

@@ -69,7 +69,7 @@ def test_a_command_that_cannot_start_is_one_line_exit_2():
     code = main(["check", "--exec", "no-such-subject --port 1", "--policy", "write-through"],
                 stdout=io.StringIO(), stderr=err)
     assert code == 2
-    assert err.getvalue() == ("cache-conformance: error: cannot start 'no-such-subject --port 1': "
+    assert err.getvalue() == ("cache-conformance check: error: cannot start 'no-such-subject --port 1': "
                               "No such file or directory\n")
 
 

@@ -21,6 +21,6 @@ def usage_error(code: int, out: str, err: str) -> str:
     """The one line of a usage error (asserting that it is one)."""
     assert code == 2, (code, out, err)
     lines = err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("cache-conformance: error: "), err
+    assert len(lines) == 1 and lines[0].startswith("cache-conformance check-history: error: "), err
     assert "Traceback" not in err and not out
     return lines[0]

@@ -84,7 +84,8 @@ def test_unknown_from_the_solver_is_never_a_pass(monkeypatch):
 def test_bad_input_is_one_line_and_exit_2(argv, fragment):
     code, out = run(argv)
     assert code == 2
-    assert out.startswith("error: ") and fragment in out
+    prefix = f"cache-conformance {argv[0]}: error: " if argv[0] != "frobnicate" else "cache-conformance: error: "
+    assert out.startswith(prefix) and fragment in out
     assert out.count("\n") == 1 and "Traceback" not in out
 
 

@@ -62,7 +62,7 @@ def test_write_behind_refuses_a_server_that_may_evict_any_key(server, policy):
     assert cli.returncode == 2, cli.stdout + cli.stderr
     warning, error = cli.stderr.strip().splitlines()  # the harness's warning, then the refusal
     assert warning.startswith("cache-conformance: warning: Redis at") and policy in warning
-    assert error.startswith("cache-conformance: error: cannot build the subject")
+    assert error.startswith("cache-conformance check: error: cannot build the subject")
     assert f"EvictionUnsafe: the Redis evicts any key under memory pressure (maxmemory-policy {policy}" in error
 
 
