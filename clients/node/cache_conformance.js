@@ -277,6 +277,7 @@ class Connection {
         durable: Boolean(c.durable),
         fill_ttl: c.fillTtl === undefined ? null : c.fillTtl,
         workers: c.workers === undefined ? true : Boolean(c.workers),
+        crash_by_reset: Boolean(c.crashByReset),
       },
     });
     let buf = '';
@@ -306,7 +307,10 @@ function fatal(message) {
  * @param create  env => subject (or a Promise of one); called at every reset. A subject has
  *                async write(key, value), read(key) -> string|null, and optionally flush(),
  *                close(), delete(key).
- * @param capabilities { name, flush, delete, durable, fillTtl, workers }
+ * @param capabilities { name, flush, delete, durable, fillTtl, workers, crashByReset }
+ *   crashByReset: the subject keeps nothing outside what `create` builds (no module-level
+ *   state, no timers of its own), so the harness may crash it by a reset in this process
+ *   instead of killing the process (docs/PROTOCOL.md, Crashes).
  */
 function serve(create, capabilities = {}) {
   new Connection(create, capabilities).run();

@@ -66,6 +66,8 @@ class ExecFactory:
         stderr_limit: bytes of each process's stderr kept for reports.
         transcript: a text stream that receives every line exchanged ('> ' to the subject,
             '< ' from it), for debugging.
+        kill_on_crash: kill the process on every crash, even if the subject declares
+            `crash_by_reset` (for a subject whose declaration you doubt, and to measure).
 
     Raises:
         ExecStartError: (a UsageError) the command cannot start or fails the handshake.
@@ -73,7 +75,7 @@ class ExecFactory:
 
     def __init__(self, command: str | Sequence[str], *, cwd: str | None = None, env: dict[str, str] | None = None,
                  start_timeout: float = DEFAULT_START_TIMEOUT, spares: int = 4, stderr_limit: int = 64 * 1024,
-                 transcript: TextIO | None = None):
+                 transcript: TextIO | None = None, kill_on_crash: bool = False):
         if isinstance(command, str):
             try:
                 argv = shlex.split(command)
@@ -92,6 +94,7 @@ class ExecFactory:
         self.start_timeout = float(start_timeout)
         self.spares = max(0, int(spares))
         self.stderr_limit = stderr_limit
+        self.kill_on_crash = kill_on_crash
         self._trace = _tracer(transcript) if transcript is not None else None
         self.transcripts = Transcripts()
         self._cv = threading.Condition()
@@ -101,9 +104,12 @@ class ExecFactory:
         self._start_error: ExecStartError | None = None
         self._links: list[Link] = []  # every link started, for close()
         self.starts = 0  # processes started (a measure of crash recoveries)
+        self.crash_resets = 0  # crashes recovered by a reset in place (crash_by_reset)
         self.waited = 0.0  # seconds factory calls waited for a started process
         self.closed = False
-        self._ready.append(self._start())
+        first = self._start()
+        self.caps = first.caps  # what the command's subject declares (every process alike)
+        self._ready.append(first)
         _open.add(self)
         self._finalizer = weakref.finalize(self, _kill_all, self._links)
 
@@ -122,9 +128,17 @@ class ExecFactory:
         incarnation = 0
         if slot is not None:
             if slot.stores is stores:
-                # Recovery from a crash: the application's process dies with it.
-                slot.link.kill()
+                # Recovery from a crash: the application's process dies with it, unless
+                # the subject declared that a reset loses all it has (crash_by_reset) and
+                # nothing of it is running: then, as for a Python subject, the crash
+                # drops the subject and the reset builds a new one, in the same process.
                 incarnation = slot.incarnation + 1
+                caps = slot.link.caps
+                if caps is not None and caps.crash_by_reset and not self.kill_on_crash and slot.link.idle():
+                    link = slot.link
+                    self.crash_resets += 1
+                else:
+                    slot.link.kill()
             elif slot.link.reusable():
                 link = slot.link
             else:
@@ -176,7 +190,10 @@ class ExecFactory:
 
     def _want_spares(self) -> None:
         with self._cv:
-            want = max(self.spares, len(self._slots)) if self.spares else 0
+            spares = self.spares
+            if self.caps is not None and self.caps.crash_by_reset and not self.kill_on_crash:
+                spares = min(spares, 1)  # crashes reset in place; a spare only for one mid-operation
+            want = max(spares, len(self._slots)) if spares else 0
             while not self.closed and len(self._ready) + self._starting < want:
                 self._starting += 1
                 threading.Thread(target=self._start_spare, name="subject-spare", daemon=True).start()
@@ -217,7 +234,7 @@ class ExecFactory:
         operations and store requests answered, wall seconds inside operations."""
         with self._cv:
             links = list(self._links)
-        return {"starts": self.starts, "waited": self.waited,
+        return {"starts": self.starts, "crash_resets": self.crash_resets, "waited": self.waited,
                 "operations": sum(link.operations for link in links),
                 "requests": sum(link.requests for link in links),
                 "operation_seconds": sum(link.seconds for link in links)}

@@ -230,6 +230,12 @@ class Link:
         """Can a `reset` start the next example here (no operation is left unanswered)?"""
         return self.broken is None and not self._ops and self.proc.alive()
 
+    def idle(self) -> bool:
+        """Reusable, and no task of the subject's is live either (no worker a harness
+        thread may still be serving): a crash may then be a reset in place."""
+        with self._cv:
+            return self.reusable() and not self._inbox
+
     # ---- receiving -------------------------------------------------------------------------
 
     def receive(self, task: str) -> dict[str, Any]:

@@ -195,22 +195,28 @@ class Capabilities:
         durable: pending writes survive a crash (write-behind).
         fill_ttl: its fill TTL in seconds (bounds write-around staleness), or None.
         workers: it may spawn background workers.
+        crash_by_reset: it keeps no state outside what its factory builds (no module-level
+            caches, no threads or timers that outlive a reset), so a crash may be a reset
+            in the same process, as a Python subject's crash drops its object; otherwise a
+            crash kills the process (docs/PROTOCOL.md, Crashes).
         name: how it names itself (for messages).
     """
 
-    __slots__ = ("flush", "delete", "durable", "fill_ttl", "workers", "name")
+    __slots__ = ("flush", "delete", "durable", "fill_ttl", "workers", "crash_by_reset", "name")
+    FLAGS = ("flush", "delete", "durable", "workers", "crash_by_reset")
 
     def __init__(self, hello: dict[str, Any]):
         caps = hello.get("capabilities", {})
         if not isinstance(caps, dict):
             raise ProtocolError(f"hello.capabilities must be an object, got {shown(caps)}")
-        for flag in ("flush", "delete", "durable", "workers"):
+        for flag in self.FLAGS:
             if not isinstance(caps.get(flag, False), bool):
                 raise ProtocolError(f"hello.capabilities.{flag} must be true or false, got {shown(caps.get(flag))}")
         self.flush = bool(caps.get("flush", False))
         self.delete = bool(caps.get("delete", False))
         self.durable = bool(caps.get("durable", False))
         self.workers = bool(caps.get("workers", False))
+        self.crash_by_reset = bool(caps.get("crash_by_reset", False))
         ttl = caps.get("fill_ttl")
         if ttl is not None and not (_is("num", ttl) and ttl > 0):
             raise ProtocolError(f"hello.capabilities.fill_ttl must be a positive number or null, got {shown(ttl)}")
@@ -219,5 +225,5 @@ class Capabilities:
         self.name = name if isinstance(name, str) else None
 
     def __repr__(self) -> str:
-        on = [f for f in ("flush", "delete", "durable", "workers") if getattr(self, f)]
+        on = [f for f in self.FLAGS if getattr(self, f)]
         return f"<Capabilities {' '.join(on) or '-'}{f' fill_ttl={self.fill_ttl}' if self.fill_ttl else ''}>"

@@ -56,3 +56,25 @@ def test_buggy_twin_violates_and_its_counterexample_replays(language, example, p
         assert info.value.violation.clause == clause
     finally:
         close_all()
+
+
+def test_a_subject_that_declares_crash_by_reset_is_crashed_by_a_reset_in_its_process(subjects, exec_factory):
+    # The Node write-through keeps nothing outside what its factory builds, and says so.
+    factory = exec_factory(subjects.command("node", "write_through"))
+    assert factory.caps.crash_by_reset
+    report = run_check(factory, policy="write-through", examples=20, steps=20, op_timeout=60)
+    assert report.verdict.status == "CONFORMS", report.render()
+    stats = factory.stats()
+    assert stats["crash_resets"] > 0, stats  # the fault model crashed it, in place
+    assert stats["starts"] <= 2, stats  # the first process, and one spare for a crash mid-operation
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_subject_that_does_not_declare_it_is_killed_and_restarted_on_a_crash(language, subjects, exec_factory):
+    factory = exec_factory(subjects.command(language, "write_behind"))
+    assert not factory.caps.crash_by_reset
+    report = run_check(factory, policy="write-behind", examples=20, steps=20, op_timeout=60)
+    assert report.verdict.status == "CONFORMS", report.render()
+    stats = factory.stats()
+    # Five without a crash (the first process and four spares): more means crashes restarted it.
+    assert stats["crash_resets"] == 0 and stats["starts"] > 5, stats

@@ -54,6 +54,10 @@ def test_capabilities_are_read_from_the_hello():
     assert (caps.flush, caps.delete, caps.durable, caps.workers, caps.fill_ttl) == (True, False, True, False, 30)
     with pytest.raises(ProtocolError, match="fill_ttl must be a positive number"):
         Capabilities({"capabilities": {"fill_ttl": -1}})
+    assert not caps.crash_by_reset  # a crash kills the process unless the subject says otherwise
+    assert Capabilities({"capabilities": {"crash_by_reset": True}}).crash_by_reset
+    with pytest.raises(ProtocolError, match="crash_by_reset must be true or false"):
+        Capabilities({"capabilities": {"crash_by_reset": "yes"}})
 
 
 def test_the_oracle_flags_a_conversation_answered_two_ways():

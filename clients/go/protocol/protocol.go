@@ -89,6 +89,10 @@ type Capabilities struct {
 	Durable bool    // pending writes survive a crash (write-behind)
 	Workers bool    // the subject spawns background workers
 	FillTTL float64 // seconds; 0: none declared
+	// CrashByReset: the subject keeps nothing outside what its factory builds (no package-level
+	// state, no goroutines that outlive a reset), so the harness may crash it by a reset in this
+	// process instead of killing the process (docs/PROTOCOL.md, Crashes).
+	CrashByReset bool
 }
 
 type taskKey struct{}
@@ -333,7 +337,8 @@ func Serve(caps Capabilities, factory Factory) {
 	}
 	c.mu.Lock()
 	c.send(map[string]any{"type": "hello", "protocol": Version, "subject": caps.Name, "capabilities": map[string]any{
-		"flush": caps.Flush, "delete": caps.Delete, "durable": caps.Durable, "fill_ttl": fillTTL, "workers": caps.Workers}})
+		"flush": caps.Flush, "delete": caps.Delete, "durable": caps.Durable, "fill_ttl": fillTTL, "workers": caps.Workers,
+		"crash_by_reset": caps.CrashByReset}})
 	c.mu.Unlock()
 	in := bufio.NewReaderSize(os.Stdin, 1<<16)
 	for {

@@ -35,5 +35,7 @@ class WriteThrough {
 module.exports = { WriteThrough };
 
 if (require.main === module) {
-  cc.serve(env => new WriteThrough(env), { name: 'write-through (node)', flush: true, workers: false });
+  // Everything it keeps is built by its constructor: a crash may be a reset in place.
+  cc.serve(env => new WriteThrough(env), { name: 'write-through (node)', flush: true, workers: false,
+    crashByReset: true });
 }

@@ -6,7 +6,7 @@ import java.util.Map;
 /** What the hello declares: {@code new Capabilities("my cache").flush().workers()}. */
 public final class Capabilities {
     final String name;
-    boolean flush, delete, durable, workers;
+    boolean flush, delete, durable, workers, crashByReset;
     Double fillTtl;
 
     public Capabilities(String name) {
@@ -35,6 +35,14 @@ public final class Capabilities {
         return this;
     }
 
+    /** The subject keeps nothing outside what its factory builds (no static state, no threads
+     * that outlive a reset): the harness may crash it by a reset in this process instead of
+     * killing the process (docs/PROTOCOL.md, Crashes). */
+    public Capabilities crashByReset() {
+        crashByReset = true;
+        return this;
+    }
+
     /** The TTL of fills, in seconds (bounds write-around staleness). */
     public Capabilities fillTtl(double seconds) {
         fillTtl = seconds;
@@ -48,6 +56,7 @@ public final class Capabilities {
         m.put("durable", durable);
         m.put("fill_ttl", fillTtl);
         m.put("workers", workers);
+        m.put("crash_by_reset", crashByReset);
         return m;
     }
 }
