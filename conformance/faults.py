@@ -9,10 +9,11 @@ store calls of one operation hits the second.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from conformance.errors import StoreTimeout, StoreUnavailable
+from conformance.stores import normalize_items
 
 __all__ = ["FaultState", "FaultyCache", "FaultyDB", "FaultyQueue", "FaultyQueues", "StepHook"]
 
@@ -104,8 +105,10 @@ class FaultyDB:
     def put(self, key: str, value: str, version: int | None = None) -> None:
         self._gate("put", key, lambda: self._raw.put(key, value, version))
 
-    def put_many(self, items: Iterable[tuple]) -> None:
-        batch = list(items)
+    def put_many(self, items: Any) -> None:
+        # Validated before the step: a malformed batch is the subject's error whatever the
+        # faults, and it never reaches a store.
+        batch = normalize_items(items)
         key = batch[0][0] if len(batch) == 1 else None
         self._gate("put_many", key, lambda: self._raw.put_many(batch))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import time
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -85,9 +86,13 @@ class _CountingDB:
         self._counter[0] += 1
 
     def put_many(self, items: Any) -> None:
-        items = list(items)
-        self._db.put_many(items)
-        self._counter[0] += len(items)
+        # Listed once, so that a generator is counted and still reaches env.db whole; a
+        # mapping, a string or a non-iterable goes as given, for env.db to accept (a
+        # mapping: listing it would pass its keys alone) or to refuse in its own words.
+        listable = isinstance(items, Iterable) and not isinstance(items, (str, bytes, Mapping))
+        batch = list(items) if listable else items
+        self._db.put_many(batch)
+        self._counter[0] += len(batch)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._db, name)

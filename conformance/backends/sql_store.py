@@ -18,12 +18,12 @@ import re
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
 
 from conformance.errors import StoreTimeout, StoreUnavailable
+from conformance.stores import normalize_items
 
 __all__ = ["SqlDB", "check_table_prefix", "open_postgres", "open_sqlite", "redact_url",
            "SQLITE", "POSTGRES", "CREATE", "PUT", "PUT_MANY_PG", "DROP"]
@@ -137,22 +137,22 @@ class SqlDB:
             self._run(lambda c: c.execute(self._sql(_PUT_VERSIONED),
                                           (_enc(key), _enc(value), int(version))))
 
-    def put_many(self, items: Iterable[Sequence[Any]]) -> None:
-        """All items in one transaction, in order (a key may appear twice)."""
-        rows = [tuple(item) for item in items]
+    def put_many(self, items: Any) -> None:
+        """All items in one transaction, in order (a key may appear twice); the batch is
+        validated whole (`normalize_items`) before a statement is sent."""
+        rows = normalize_items(items)  # (key, value, version) triples, version None or an int
         if not rows:
             return
-        plain = [(_enc(r[0]), _enc(r[1])) for r in rows if len(r) == 2 or r[2] is None]
-        versioned = [(_enc(r[0]), _enc(r[1]), int(r[2])) for r in rows
-                     if len(r) == 3 and r[2] is not None]
+        plain = [(_enc(k), _enc(v)) for k, v, version in rows if version is None]
+        versioned = [(_enc(k), _enc(v), version) for k, v, version in rows if version is not None]
         if plain and versioned:
             # Mixed batches keep their order, one statement per item.
             def body(c: Any) -> None:
-                for r in rows:
-                    versioned_row = len(r) == 3 and r[2] is not None
-                    sql = self._sql(_PUT_VERSIONED if versioned_row else PUT)
-                    params = (_enc(r[0]), _enc(r[1])) + ((int(r[2]),) if versioned_row else ())
-                    c.execute(sql, params)
+                for k, v, version in rows:
+                    if version is None:
+                        c.execute(self._sql(PUT), (_enc(k), _enc(v)))
+                    else:
+                        c.execute(self._sql(_PUT_VERSIONED), (_enc(k), _enc(v), version))
             self._transaction(body)
         elif self.dialect is POSTGRES:
             self._put_many_postgres(plain, versioned)

@@ -57,6 +57,33 @@ def test_a_broken_subject_is_caught_on_the_redis_backend(redis_url):
     assert any(f in (report.counterexample or "") for f in ("db-down", "db-timeout"))  # a DB error swallowed
 
 
+def test_put_many_of_a_dict_on_the_redis_backend_and_its_misuse(redis_backend):
+    """env.db.put_many over SQLite/PostgreSQL: a dict is stored as its items; the buffer's
+    keys alone are the subject's error, naming put_many and the item, and store nothing."""
+    from conformance.errors import ContractViolation
+    from tests.conformance.test_put_many import FlushesTheDict, FlushesTheKeys
+
+    run = Run(FlushesTheDict, "write-behind", backend=redis_backend)
+    try:
+        run.write("k0", "v1")
+        run.flush()
+        assert run.env.raw_db.snapshot() == {"k0": "v1"}
+        run.finish()
+    finally:
+        run.close()
+    run = Run(FlushesTheKeys, "write-behind", backend=redis_backend)
+    try:
+        run.write("k0", "v1")
+        with pytest.raises(ContractViolation) as caught:
+            run.flush()
+        assert run.env.raw_db.snapshot() == {}
+    finally:
+        run.close()
+    assert caught.value.violation.clause == "subject-error"
+    assert "TypeError: put_many: expected a mapping" in caught.value.violation.observed
+    assert "got the item 'k0' (a str)" in caught.value.violation.observed
+
+
 def test_bind_applies_the_harness_cache_faults_to_env_redis(redis_url):
     """With bind(env), the injected cache-down reaches subjects that use env.redis."""
     with RedisBackend(redis_url=redis_url) as backend:

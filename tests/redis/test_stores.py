@@ -123,6 +123,31 @@ def test_put_many_is_atomic(backend):
     assert backend.db.snapshot() == {"a": "before"}
 
 
+def test_put_many_takes_a_mapping_as_its_items(backend):
+    """A dict is its items, as on MemoryDB: not its keys unpacked into key 'k', value '0'."""
+    memory = MemoryDB()
+    for db in (memory, backend.db):
+        db.put_many({"k0": "0", "k1": "1"})
+        db.put_many({"k1": "one"}.items())
+        db.put_many({})
+    assert backend.db.snapshot() == memory.snapshot() == {"k0": "0", "k1": "one"}
+
+
+@pytest.mark.parametrize("batch, named", [
+    ("k0", "got 'k0' (a str)"),
+    (["k0", "k1"], "got the item 'k0' (a str)"),
+    ([("a", "after"), ("b",)], "got the item ('b',) (a tuple) of 1 elements"),
+    ([("a", "after", 2), ("b", "b1", "3")], "whose version is '3' (a str)"),
+    (7, "got 7 (an int)"),
+])
+def test_a_malformed_batch_is_refused_before_any_statement(backend, batch, named):
+    backend.db.put("a", "before")
+    with pytest.raises((TypeError, ValueError)) as caught:
+        backend.db.put_many(batch)
+    assert str(caught.value).startswith("put_many: ") and named in str(caught.value)
+    assert backend.db.snapshot() == {"a": "before"}
+
+
 def test_queue_is_fifo_and_ack_removes_oldest(backend):
     q = backend.durable_queue("wb")
     for i in range(5):
