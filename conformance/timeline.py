@@ -362,102 +362,211 @@ def _x(x: int) -> float:
     return LEFT + x * SLOT_W + SLOT_W / 2
 
 
+def _text_width(text: str, size: float) -> float:
+    """A generous estimate of `text`'s width in a monospace font of `size` px (0.6 em per
+    character in DejaVu/Liberation Mono; symbols may come from a wider fallback font)."""
+    return sum(size * (0.64 if ord(ch) < 0x2000 else 1.1) for ch in text)
+
+
+class _Labels:
+    """Places the timeline's text labels so that no two overlap and none leaves the picture.
+
+    Every label is a box of estimated size in picture coordinates. A label that does not
+    fit where it is anchored is cut to the room there, ending in "…", with its full text
+    in a `<title>` tooltip; a label with no room for three characters is left out (its
+    shape keeps the tooltip).
+    """
+
+    def __init__(self, width: float) -> None:
+        self.width = width
+        self.boxes: list[tuple[float, float, float, float]] = []
+
+    def reserve(self, x0: float, x1: float, y: float, size: float) -> None:
+        self.boxes.append((x0, x1, y - 0.95 * size, y + 0.25 * size))
+
+    def _room(self, x: float, anchor: str, y0: float, y1: float) -> tuple[float, float]:
+        """The free interval (left, right) around `x` on the band y0..y1."""
+        left, right = 0.0, self.width
+        for bx0, bx1, by0, by1 in self.boxes:
+            if by0 >= y1 or y0 >= by1:
+                continue
+            if bx1 <= x + (0.5 if anchor == "end" else 0):
+                left = max(left, bx1)
+            elif bx0 >= x - (0.5 if anchor == "start" else 0):
+                right = min(right, bx0)
+            else:  # a box over the anchor itself: no room
+                return x, x
+        return left, right
+
+    def fit(self, x: float, y: float, size: float, anchor: str, *texts: str) -> tuple[str, float, float] | None:
+        """The first of `texts` that fits at (x, y) whole, else the last one cut to the room;
+        returns (text, x0, x1) and reserves its box, or None when nothing fits."""
+        y0, y1 = y - 0.95 * size, y + 0.25 * size
+        left, right = self._room(x, anchor, y0, y1)
+        pad = 3.0
+        if anchor == "start":
+            room = right - x - pad
+        elif anchor == "end":
+            room = x - left - pad
+        else:
+            room = 2 * min(x - left, right - x) - 2 * pad
+        shown = next((t for t in texts if _text_width(t, size) <= room), None)
+        if shown is None:
+            last = texts[-1]
+            n = len(last)
+            while n > 0 and _text_width(last[:n] + "…", size) > room:
+                n -= 1
+            if n < 3:
+                return None
+            shown = last[:n].rstrip() + "…"
+        w = _text_width(shown, size)
+        x0 = x if anchor == "start" else x - w if anchor == "end" else x - w / 2
+        self.boxes.append((x0, x0 + w, y0, y1))
+        return shown, x0, x0 + w
+
+    def place(self, x: float, ys: tuple[float, ...], size: float, anchor: str, texts: tuple[str, ...], *,
+              cls: str = "", dy: float = 0, full: str | None = None) -> tuple[str, float]:
+        """`text` on the first of the rows `ys` where one of `texts` fits whole, else on the
+        row with the most room; returns the element and the row chosen."""
+        def room(y: float) -> float:
+            left, right = self._room(x, anchor, y + dy - 0.95 * size, y + dy + 0.25 * size)
+            return right - x if anchor == "start" else x - left if anchor == "end" else 2 * min(x - left, right - x)
+        need = min(_text_width(t, size) for t in texts) + 6
+        y = next((y for y in ys if room(y) >= need), max(ys, key=room))
+        return self.text(x, y, size, anchor, texts, cls=cls, dy=dy, full=full), y
+
+    def text(self, x: float, y: float, size: float, anchor: str, texts: tuple[str, ...], *,
+             cls: str = "", dy: float = 0, full: str | None = None) -> str:
+        """A `<text>` element (empty string when nothing fits); `dy` is the group's offset."""
+        placed = self.fit(x, y + dy, size, anchor, *texts)
+        if placed is None:
+            return ""
+        shown = placed[0]
+        whole = full if full is not None else texts[0]
+        tip = f"<title>{html.escape(whole)}</title>" if shown != whole else ""
+        attrs = f' class="{cls}"' if cls else ""
+        anchor_attr = "" if anchor == "start" else f' text-anchor="{anchor}"'
+        return f'<text{attrs} x="{x:.1f}" y="{y:.0f}"{anchor_attr}>{tip}{html.escape(shown)}</text>'
+
+
 def _svg(report: Any, tl: Timeline) -> str:
     e = html.escape
     n = max(len(tl.slots), 1)
     width = LEFT + n * SLOT_W + 160  # room for the last response label
     lanes_bottom = TOP + len(tl.lanes) * LANE_H
     height = lanes_bottom + OBS_H
+    labels = _Labels(width)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" id="timeline" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}">']
+    # Names first (lanes, rows): every other label makes room for them.
+    lane_names = [*tl.lanes, "observed"]
+    for j, lane in enumerate(lane_names):
+        y = TOP + j * LANE_H + (LANE_H / 2 if lane in tl.lanes else 22)
+        name = _fit(lane, int((LEFT - 16) / 8.4))
+        labels.reserve(8, 8 + 8.4 * len(name), y, 12)
+        if tl.note:
+            labels.reserve(width - 8 - 8.4 * len(name), width - 8, y, 12)
     # Axis: history index of every event position, virtual time where it changes.
     out.append('<g class="axis"><text x="4" y="14">event</text><text x="4" y="28">time</text>')
+    labels.reserve(4, 4 + _text_width("event", 9), 14, 9)
+    labels.reserve(4, 4 + _text_width("time", 9), 28, 9)
     last_time = None
     for s in tl.slots:
         if s.events:
-            out.append(f'<text x="{_x(s.x):.0f}" y="14" text-anchor="middle">#{_index_label(s)}</text>')
+            out.append(labels.text(_x(s.x), 14, 9, "middle", (f"#{_index_label(s)}",)))
         if s.time is not None and s.time != last_time:
-            out.append(f'<text x="{_x(s.x):.0f}" y="28" text-anchor="middle">t={s.time:g}</text>')
+            out.append(labels.text(_x(s.x), 28, 9, "middle", (f"t={s.time:g}",)))
             last_time = s.time
     out.append("</g>")
+    # Faults and the end of the run: marks across every lane, labelled above the first.
+    faults: list[str] = []
+    for s in tl.slots:
+        if s.kind != "event":
+            continue
+        ev = tl.history[s.events[0]]
+        if isinstance(ev, (Fault, Crash)):
+            x = _x(s.x)
+            described = _describe(ev)
+            text, ty = labels.place(x + 4, (TOP - 4, TOP - 15, TOP - 26), 11, "start",
+                                    (described.removeprefix("fault "),), full=described)
+            cls = "fault crash" if isinstance(ev, Crash) else "fault"
+            kind = "crash" if isinstance(ev, Crash) else ev.kind
+            bad = " violation" if s.x == tl.violating_slot else ""
+            faults.append(f'<g class="{cls}{bad}" data-kind="{e(kind)}"><title>{e(described)}</title>'
+                          f'<line x1="{x:.0f}" x2="{x:.0f}" y1="{ty - 10}" y2="{lanes_bottom}"/>{text}</g>')
+    if tl.slots and tl.slots[-1].kind == "end":
+        x = _x(tl.slots[-1].x)
+        text, _ = labels.place(x - 4, (TOP - 4, TOP - 15, TOP - 26), 11, "end", ("end of run ✗", "end ✗"),
+                               cls="violation-label")
+        faults.append(f'<g class="end violation"><line x1="{x:.0f}" x2="{x:.0f}" y1="{TOP - 14}" '
+                      f'y2="{lanes_bottom}"/>{text}</g>')
     for j, lane in enumerate(tl.lanes):
         y = TOP + j * LANE_H
         out.append(f'<g class="lane" data-lane="{e(lane)}" transform="translate(0,{y})">')
         out.append(f'<rect class="lane-bg" x="0" y="0" width="{width}" height="{LANE_H - 4}"/>')
-        out.append(f'<text class="lane-name" x="8" y="{LANE_H / 2:.0f}">{e(lane)}</text>')
+        name = _fit(lane, int((LEFT - 16) / 8.4))
+        out.append(f'<text class="lane-name" x="8" y="{LANE_H / 2:.0f}">{e(name)}</text>')
         if tl.note:  # a window opens at its right end: name the lane there too
-            out.append(f'<text class="lane-name" x="{width - 8}" y="{LANE_H / 2:.0f}" text-anchor="end">{e(lane)}</text>')
-        # A call's label ends where the lane's next operation starts (the full call is in the tooltip).
-        starts = sorted(_x(o.start) - 8 for o in tl.ops if o.lane == lane)
-        for o in tl.ops:
-            if o.lane != lane:
-                continue
+            out.append(f'<text class="lane-name" x="{width - 8}" y="{LANE_H / 2:.0f}" text-anchor="end">{e(name)}</text>')
+        mine = [o for o in tl.ops if o.lane == lane]
+        starts = sorted(_x(o.start) - 8 for o in mine)
+        # The violating operation's label first: it is the one that must be read.
+        mine.sort(key=lambda o: o.op != tl.violating_op)
+        texts: list[str] = []
+        for o in mine:
             x0 = _x(o.start) - 8
             x1 = _x(o.end) + 8 if o.end is not None else LEFT + n * SLOT_W
             cls = f"op {o.kind} {o.outcome}" + (" violation" if o.op == tl.violating_op else "")
             tip = f"#{o.op} {o.call} {o.response}"
             out.append(f'<rect class="{cls}" data-op="{o.op}" x="{x0:.0f}" y="20" width="{x1 - x0:.0f}" '
                        f'height="22"><title>{e(tip)}</title></rect>')
-            room = next((x - x0 for x in starts if x > x0), None)
-            call = o.call if room is None else _fit(o.call, max(3, int((room - 4) / 6.7)))
-            out.append(f'<text class="op-call" x="{x0:.0f}" y="14">{e(call)}</text>')
-            label_cls = "op-response violation-label" if o.op == tl.violating_op else "op-response"
-            mark = "  ✗ violation" if o.op == tl.violating_op else ""
-            out.append(f'<text class="{label_cls}" x="{x1:.0f}" y="80" text-anchor="end">'
-                       f'{e(o.response + mark)}</text>')
-        run = 0  # labels of back-to-back steps alternate between two rows so they do not overlap
+            # A call's label ends where the lane's next operation starts (the full call is in the tooltip).
+            room = next((x for x in starts if x > x0), None)
+            call = o.call if room is None else _fit(o.call, max(3, int((room - x0 - 4) / _text_width("m", 11))))
+            texts.append(labels.text(x0, 14, 11, "start", (call,), cls="op-call", dy=y, full=o.call))
+            if o.op == tl.violating_op:
+                options = (o.response + "  ✗ violation", o.short_response + "  ✗ violation", "✗ " + o.short_response)
+                texts.append(labels.text(x1, 80, 11, "end", options, cls="op-response violation-label", dy=y,
+                                         full=o.response + "  ✗ violation"))
+            else:
+                texts.append(labels.text(x1, 80, 11, "end", (o.response, o.short_response), cls="op-response",
+                                         dy=y))
         for s in tl.slots:
             if s.step and s.step[1] == lane:
                 _, _, store, call, key = s.step
-                prev = tl.slots[s.x - 1] if s.x else None
-                run = run + 1 if prev is not None and prev.step and prev.step[1] == lane else 0
                 out.append(f'<line class="step {e(store)}" data-store="{e(store)}" data-call="{e(call)}" '
                            f'x1="{_x(s.x):.0f}" x2="{_x(s.x):.0f}" y1="16" y2="46">'
                            f'<title>{e(_step_text(s.step))}</title></line>')
-                out.append(f'<text class="step-label" x="{_x(s.x):.0f}" y="{57 + 10 * (run % 2)}" '
-                           f'text-anchor="middle">{e(store)}.{e(call)}</text>')
+                text, _ = labels.place(_x(s.x), (57, 67), 9, "middle", (f"{store}.{call}",), cls="step-label",
+                                       dy=y, full=_step_text(s.step))
+                texts.append(text)
+        out += [t for t in texts if t]
         out.append("</g>")
     # Harness observations (DB reads, clock) get a row of their own under the lanes.
     out.append(f'<g class="observations" transform="translate(0,{lanes_bottom})">'
                f'<text class="lane-name" x="8" y="22">observed</text>')
     if tl.note:
         out.append(f'<text class="lane-name" x="{width - 8}" y="22" text-anchor="end">observed</text>')
-    labels = 0
-    for s in tl.slots:
+    observed = [s for s in tl.slots
+                if s.kind == "observe" or (s.kind == "event" and isinstance(tl.history[s.events[0]], _OBSERVATIONS))]
+    observed.sort(key=lambda s: not (s.x == tl.violating_slot and tl.violating_op is None))
+    for s in observed:
         bad = s.x == tl.violating_slot and tl.violating_op is None
-        if s.kind == "observe" or (s.kind == "event" and isinstance(tl.history[s.events[0]], _OBSERVATIONS)):
-            tip = _observations(tl, s) if s.kind == "observe" else _describe(tl.history[s.events[0]])
-            out.append(f'<circle class="observe{" violation" if bad else ""}" cx="{_x(s.x):.0f}" cy="18" r="4">'
-                       f'<title>{e(tip)}</title></circle>')
-            if bad:
-                out.append(f'<text class="violation-label" x="{_x(s.x) + 8:.0f}" y="34">{e(tip)} ✗</text>')
-            elif "db " in tip:  # what the DB held, under the dot (two rows in turn: they are wide)
-                labels += 1
-                out.append(f'<text class="observe-label" x="{_x(s.x):.0f}" y="{31 + 11 * (labels % 2)}" '
-                           f'text-anchor="middle">{e(_fit(tip.split("db ", 1)[1], 18))}</text>')
+        tip = _observations(tl, s) if s.kind == "observe" else _describe(tl.history[s.events[0]])
+        out.append(f'<circle class="observe{" violation" if bad else ""}" cx="{_x(s.x):.0f}" cy="18" r="4">'
+                   f'<title>{e(tip)}</title></circle>')
+        if bad:
+            out.append(labels.text(_x(s.x) + 8, 34, 11, "start", (f"{tip} ✗",), cls="violation-label",
+                                   dy=lanes_bottom))
+        elif "db " in tip:  # what the DB held, under the dot (two rows: they are wide)
+            held = tip.split("db ", 1)[1]
+            text, _ = labels.place(_x(s.x), (31, 42), 9, "middle", (_fit(held, 18),), cls="observe-label",
+                                   dy=lanes_bottom, full=tip)
+            out.append(text)
     out.append("</g>")
-    row = 0  # labels of back-to-back faults take three rows in turn so they do not overlap
-    for s in tl.slots:
-        if s.kind != "event":
-            continue
-        ev = tl.history[s.events[0]]
-        if isinstance(ev, (Fault, Crash)):
-            prev = tl.slots[s.x - 1] if s.x else None
-            row = (row + 1) % 3 if prev is not None and prev.kind == "event" and isinstance(
-                tl.history[prev.events[0]], (Fault, Crash)) else 0
-            ty = TOP - 4 - 11 * row
-            cls = "fault crash" if isinstance(ev, Crash) else "fault"
-            kind = "crash" if isinstance(ev, Crash) else ev.kind
-            bad = " violation" if s.x == tl.violating_slot else ""
-            out.append(f'<g class="{cls}{bad}" data-kind="{e(kind)}"><title>{e(_describe(ev))}</title>'
-                       f'<line x1="{_x(s.x):.0f}" x2="{_x(s.x):.0f}" y1="{ty - 10}" y2="{lanes_bottom}"/>'
-                       f'<text x="{_x(s.x) + 4:.0f}" y="{ty}">{e(_describe(ev).removeprefix("fault "))}</text></g>')
-    if tl.slots and tl.slots[-1].kind == "end":
-        x = _x(tl.slots[-1].x)
-        out.append(f'<g class="end violation"><line x1="{x:.0f}" x2="{x:.0f}" y1="{TOP - 14}" y2="{lanes_bottom}"/>'
-                   f'<text class="violation-label" x="{x - 4:.0f}" y="{TOP - 4}" text-anchor="end">end of run ✗</text></g>')
+    out += faults
     out.append("</svg>")
-    return "\n".join(out)
+    return "\n".join(x for x in out if x)
 
 
 def render_html(report: Any) -> str:

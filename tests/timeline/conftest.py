@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from conformance import CheckReport, ContractViolation, Run
+from conformance.timeline import build
 from model import CONFORMS, VIOLATES, Verdict
 
 RACY = "tests.timeline.subjects:racy_write_through"
@@ -76,4 +77,29 @@ def worker_report() -> CheckReport:
     """Volatile write-behind with its flush worker: conforms."""
     report = replay("implementations.memory:write_behind", "write-behind", _worker)
     assert report.verdict.status == CONFORMS, report.render()
+    return report
+
+
+def _failing(run: Run) -> None:
+    # Back-to-back failed calls: their error texts are far longer than the room between them.
+    run.fault("db-down")
+    for i in range(3):
+        run.write("k0", f"v{i}")
+    run.fault("db-up")
+    for i in range(3):
+        run.fault("db-timeout")
+        run.write("k1", f"w{i}")
+    run.concurrent([("c0", "write", "k0", "v9"), ("c1", "write", "k1", "v8")],
+                   schedule=["c0", "c1", "c0", "c1", "c0", "c1"])
+    run.read("k0")
+    run.finish()
+
+
+@pytest.fixture(scope="session")
+def failing_report() -> CheckReport:
+    """The memory write-through with the DB down and timing out: six failed writes in a row,
+    each with a long error ('StoreTimeout: database timed out (injected fault) during ...')."""
+    report = replay("implementations.memory:write_through", "write-through", _failing)
+    assert report.verdict.status == CONFORMS, report.render()
+    assert sum(1 for o in build(report).ops if o.outcome == "fail") == 6
     return report

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.timeline import write_html
+from conformance.timeline import render_html, write_html
 from tests.timeline.dom import parse
 
 pytestmark = [pytest.mark.browser, pytest.mark.serial]  # Chromium loads every core
@@ -87,3 +87,63 @@ def test_chromium_screenshot_paints_the_violation(tmp_path, racy_report):
               page.resolve().as_uri())
     colours = _pixels(shot.read_bytes())
     assert VIOLATION_FILL in colours and WRITE_FILL in colours
+
+
+# Collects, in the live page, every label of every SVG that overlaps another or starts left
+# of its SVG (bounding boxes as Chromium lays them out), into <pre id="label-problems">.
+_LABEL_PROBE = """<script>
+window.addEventListener('load', () => {
+  const problems = [];
+  let count = 0;
+  for (const svg of document.querySelectorAll('svg')) {
+    const edge = svg.getBoundingClientRect();
+    const boxes = [...svg.querySelectorAll('text')].filter(t => t.textContent.trim()).map(t => {
+      const b = t.getBoundingClientRect();
+      return {text: t.textContent, x0: b.left - edge.left, x1: b.right - edge.left, y0: b.top, y1: b.bottom,
+              bbox: t.getBBox()};
+    });
+    count += boxes.length;
+    for (const b of boxes) {
+      if (b.x0 < 0 || b.bbox.x < 0) problems.push(['left of the edge', b.text, b.x0]);
+    }
+    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+      const a = boxes[i], c = boxes[j];
+      if (a.x0 < c.x1 && c.x0 < a.x1 && a.y0 < c.y1 && c.y0 < a.y1) problems.push(['overlap', a.text, c.text]);
+    }
+  }
+  const pre = document.createElement('pre');
+  pre.id = 'label-problems';
+  pre.dataset.labels = count;
+  pre.textContent = JSON.stringify(problems);
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def label_problems(tmp_path: Path, page: str) -> tuple[int, list[list[object]]]:
+    """(labels measured, problems) of `page` as Chromium lays it out."""
+    import json
+
+    probe = tmp_path / "probe.html"
+    probe.write_text(page.replace("</body>", _LABEL_PROBE + "</body>"), encoding="utf-8")
+    dom = parse(_chromium(tmp_path, "--dump-dom", probe.resolve().as_uri()).stdout)
+    (pre,) = dom.select("pre", id="label-problems")
+    return int(pre.attrs["data-labels"]), json.loads(pre.text)
+
+
+@needs_chromium
+def test_long_failure_labels_neither_overlap_nor_leave_the_picture(tmp_path, failing_report):
+    page = render_html(failing_report)
+    count, problems = label_problems(tmp_path, page)
+    assert count > 20 and problems == []
+    # The long errors are cut to the room there is, and whole in their tooltips.
+    doc = parse(page)
+    cut = [t for t in doc.select("text", "op-response") if t.text.endswith("…") or "StoreTimeout" in t.text]
+    assert cut and all(t.children and t.children[0].tag == "title" and "injected fault" in t.children[0].text
+                       for t in cut)
+
+
+@needs_chromium
+def test_labels_of_a_concurrent_violation_neither_overlap_nor_leave_the_picture(tmp_path, racy_report):
+    count, problems = label_problems(tmp_path, render_html(racy_report))
+    assert count > 10 and problems == []
