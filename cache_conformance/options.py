@@ -26,6 +26,7 @@ __all__ = [
     "BACKEND",
     "DATABASE",
     "JSON",
+    "JUNIT",
     "PROPERTY",
     "PROTOCOL",
     "REDIS_URL",
@@ -34,6 +35,7 @@ __all__ = [
     "Option",
     "backend_from",
     "check_writable",
+    "writable_file",
     "write_files",
 ]
 
@@ -53,8 +55,22 @@ def _option(*flags: str, **settings: Any) -> Option:
     return Option(flags, settings)
 
 
+def writable_file(text: str) -> str:
+    """argparse `type` of an output file: `text` itself, once a file can be written there.
+
+    Checked while the command line is parsed, so a path that cannot be written is refused
+    before anything runs (a check, the proofs, a benchmark), with the parser's one line."""
+    try:
+        check_writable(Path(text))
+    except UsageError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
 #: A file the subcommand writes its result to, as JSON (`args.json_path`, a str or None).
-JSON = _option("--json", dest="json_path", default=None, metavar="PATH")
+JSON = _option("--json", dest="json_path", type=writable_file, default=None, metavar="PATH")
+#: A file the subcommand writes its verdicts to as JUnit XML (`args.junit_path`, a str or None).
+JUNIT = _option("--junit", dest="junit_path", type=writable_file, default=None, metavar="PATH")
 SEED = _option("--seed", type=int, default=0)
 #: Seconds a subject call may take before it counts as hung; validated by the harness
 #: (a non-positive or NaN value is a usage error there).
@@ -88,12 +104,18 @@ def backend_from(args: argparse.Namespace) -> Any:
 
 
 def check_writable(path: Path) -> None:
-    """Raise UsageError unless a file can be written at `path` (its directory exists and is
-    writable): checked before a subcommand runs, so a bad path costs nothing."""
+    """Raise UsageError unless a file can be written at `path` (a writable file, or a new
+    file in a writable directory): checked before a subcommand runs, so a bad path costs
+    nothing."""
     parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise UsageError(f"cannot write {str(path)!r}: it is a directory")
     if not parent.is_dir():
         raise UsageError(f"cannot write {str(path)!r}: directory {str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+    # An existing file needs only its own write permission (replacing its contents does not
+    # touch the directory); a new one needs the directory's.
+    writable = os.access(path, os.W_OK) if path.exists() else os.access(parent, os.W_OK)
+    if not writable:
         raise UsageError(f"cannot write {str(path)!r}: permission denied")
 
 

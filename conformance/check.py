@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from model import CONFORMS, VIOLATES, Policy
+from model.vocabulary import HEALS
 
 from conformance.backend import Backend
 from conformance.calls import OpRunner, Watchdog
@@ -87,13 +88,19 @@ def run_check(target: Target | str | Callable[..., Any], policy: str | Policy | 
               examples: int = DEFAULT_EXAMPLES, steps: int = DEFAULT_STEPS, seed: int | None = 0,
               op_timeout: float = 2.0, staleness: float | None = None, backend: Backend | None = None,
               keys: tuple[str, ...] = DEFAULT_KEYS, clients: int = 1, instances: int = 1,
-              schedule: str = "hypothesis", shrink_seconds: float = DEFAULT_SHRINK_SECONDS) -> CheckReport:
+              schedule: str = "hypothesis", shrink_seconds: float = DEFAULT_SHRINK_SECONDS,
+              faults: tuple[str, ...] | None = None) -> CheckReport:
     """Check `target` (a factory, 'module:factory' or a resolved `Target`) against `policy`;
     never raises for a non-conforming subject: the report says VIOLATES or UNKNOWN.
 
+    Args:
+        faults: the faults the search may inject, a subset of the policy's (`Policy.faults`:
+            store faults, `clock`, `crash`; a lasting fault brings its healing one); None:
+            all of them.
+
     Raises:
         UsageError: unknown policy, a target that cannot be imported, a factory that cannot
-            build a subject.
+            build a subject, a fault the policy does not have.
     """
     if examples < 1 or steps < 1:
         raise UsageError(f"examples and steps must be at least 1 (got {examples}, {steps})")
@@ -103,6 +110,13 @@ def run_check(target: Target | str | Callable[..., Any], policy: str | Policy | 
         raise UsageError(f"unknown schedule strategy {schedule!r}; known: hypothesis, pct")
     subject = resolve_target(target, policy)
     pol = subject.policy
+    unknown = [f for f in faults or () if f not in pol.faults]
+    if unknown:
+        healing = [f"{f} comes with {down}" for down, f in HEALS.items() if f in unknown]
+        raise UsageError(f"{pol.name} has no fault {', '.join(map(repr, unknown))}"
+                         f"{' (' + '; '.join(healing) + ')' if healing else ''}; "
+                         f"its faults: {', '.join(pol.faults)}")
+    chosen = pol.faults if faults is None else tuple(f for f in pol.faults if f in faults)
     started = time.perf_counter()
 
     # Subject calls run inline on the thread that runs Hypothesis; this thread watches
@@ -118,12 +132,12 @@ def run_check(target: Target | str | Callable[..., Any], policy: str | Policy | 
     if clients > 1 or instances > 1:
         # The classic races first: a few hundred exhaustive schedules take well under a
         # second, where a random search can need thousands of examples to line one up.
-        found = _canonical_races(subject, instances, op_timeout, backend)
+        found = _canonical_races(subject, instances, op_timeout, backend, chosen)
         if found is not None:
             runner.close()
             return attrs.evolve(found, seconds=time.perf_counter() - started, seed=seed)
     tracker = Tracker()
-    machine = machine_for(make_run, pol.faults, keys, tracker, clients, instances, schedule)
+    machine = machine_for(make_run, chosen, keys, tracker, clients, instances, schedule)
 
     def factory_fn() -> Any:
         return machine()
@@ -179,10 +193,14 @@ _CANONICAL: dict[bool, tuple[tuple[tuple[tuple[str, tuple[Any, ...]], ...], str,
 
 
 def _canonical_races(subject: Target, instances: int, op_timeout: float,
-                     backend: Backend | None = None) -> CheckReport | None:
+                     backend: Backend | None = None, faults: tuple[str, ...] | None = None) -> CheckReport | None:
     pol = subject.policy
+    faults = pol.faults if faults is None else faults
     for setup, ops, crash in _CANONICAL[pol.buffered]:
-        if crash and "crash" not in pol.faults:
+        # A race that needs a fault the check leaves out is not explored.
+        if crash and "crash" not in faults:
+            continue
+        if any(name == "fault" and args[0] not in faults for name, args in setup):
             continue
         r = explore_schedules(subject, None, parse_ops(ops), preemptions=2, max_schedules=400, crash=crash,
                               instances=instances, setup=setup, op_timeout=op_timeout,

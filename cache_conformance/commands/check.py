@@ -19,6 +19,7 @@ from cache_conformance.options import (
     BACKEND,
     DATABASE,
     JSON,
+    JUNIT,
     REDIS_URL,
     SEED,
     TIMEOUT,
@@ -47,7 +48,13 @@ def arguments(c: argparse.ArgumentParser) -> None:
     TIMEOUT.add(c, default=None, help="seconds a subject call may take before it counts as hung (default 2; 10 with --exec)")
     c.add_argument("--staleness", type=float, default=None,
                    help="bounded-staleness bound in seconds (default: subject.fill_ttl, else 300)")
+    c.add_argument("--faults", type=_fault_list, default=None, metavar="LIST",
+                   help="the faults the search may inject: a comma-separated subset of the policy's "
+                        "(`cache-conformance policies` lists them; e.g. db-down,evict; 'none' for no "
+                        "faults; default: all of them)")
     JSON.add(c, help="write the report as JSON here")
+    JUNIT.add(c, help="write the verdict as JUnit XML here (one testcase: VIOLATES a <failure>, "
+                      "UNKNOWN an <error>)")
     c.add_argument("--html", dest="html_path", default=None, metavar="PATH",
                    help="write a self-contained HTML timeline of the reported run here")
     c.add_argument("--no-timeline", action="store_true", help="do not print the text timeline")
@@ -71,6 +78,13 @@ def arguments(c: argparse.ArgumentParser) -> None:
     exec_option.add(c)
 
 
+def _fault_list(text: str) -> tuple[str, ...]:
+    """`--faults`: names separated by commas; '' or 'none' is no fault at all. Whether the
+    policy has them is decided by the check (the policy is known only there)."""
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    return () if names == ("none",) else names
+
+
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from conformance import UsageError as HarnessUsageError
 
@@ -87,9 +101,14 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     json_path = Path(args.json_path) if args.json_path else None
     html_path = Path(args.html_path) if args.html_path else None
     record_path = Path(args.record_path) if getattr(args, "record_path", None) else None
-    for path in (json_path, html_path, record_path):
+    junit_path = Path(args.junit_path) if args.junit_path else None
+    for path in (json_path, html_path, record_path, junit_path):
         if path is not None:
             check_writable(path)
+    if args.faults is not None and (args.exhaustive or args.replay or args.scenario):
+        raise UsageError("--faults chooses the faults of the search; --exhaustive, --replay and --scenario "
+                         "inject only the faults they are given")
+    from cache_conformance.junit import write_junit
     from conformance.backend import MemoryBackend
     from conformance.histories.record import record
     from conformance.target import resolve_target
@@ -109,6 +128,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         (json_path, lambda p: p.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")),
         (html_path, lambda p: write_html(report, p)),
         (record_path, lambda p: record(report, p, staleness=args.staleness)),
+        (junit_path, lambda p: write_junit([report], p, suite="cache-conformance check")),
     ))
     code = 0 if report.verdict.status == "CONFORMS" else 1
     try:
@@ -149,7 +169,7 @@ def _verdict(args: argparse.Namespace, target: Target, backend: Backend) -> Chec
         examples=args.examples if args.examples is not None else DEFAULT_EXAMPLES,
         steps=args.steps if args.steps is not None else DEFAULT_STEPS,
         seed=args.seed, op_timeout=args.timeout, staleness=args.staleness, backend=backend,
-        clients=args.clients, instances=args.instances, schedule=args.schedule,
+        clients=args.clients, instances=args.instances, schedule=args.schedule, faults=args.faults,
     )
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from cache_conformance.command import Command, UsageError
-from cache_conformance.options import JSON, check_writable, write_files
+from cache_conformance.options import JSON, JUNIT, check_writable, write_files
 
 __all__ = ["COMMANDS"]
 
@@ -34,19 +34,23 @@ def arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("--staleness", type=float, default=None,
                    help="bounded-staleness bound in seconds (default: the file's meta line, else 300)")
     JSON.add(c, help="write the result as JSON here")
+    JUNIT.add(c, help="write the verdict as JUnit XML here (one testcase: VIOLATES a <failure>, "
+                      "UNKNOWN an <error>)")
     c.add_argument("--html", dest="html_path", default=None, metavar="PATH",
                    help="write a self-contained HTML timeline of the violating key around the violation here")
     c.add_argument("--no-timeline", action="store_true", help="do not print the counterexample's text timeline")
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from cache_conformance.junit import write_junit
     from conformance.histories.errors import HistoryError
     from conformance.timeline import write_html
     from model import UnknownPolicy, policy
 
     json_path = Path(args.json_path) if args.json_path else None
     html_path = Path(args.html_path) if args.html_path else None
-    for path in (json_path, html_path):
+    junit_path = Path(args.junit_path) if args.junit_path else None
+    for path in (json_path, html_path, junit_path):
         if path is not None:
             check_writable(path)
     try:
@@ -74,6 +78,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     unwritten = write_files((
         (json_path, lambda p: p.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")),
         (html_path, lambda p: write_html(result.report, p)),
+        (junit_path, lambda p: write_junit([result.report], p, suite="cache-conformance check-history",
+                                             outputs=[result.render()])),
     ))
     code = 0 if result.status == "CONFORMS" else 1
     try:
