@@ -64,3 +64,34 @@ def test_the_real_process_prints_the_same_one_line() -> None:
                        check=False)
     assert p.returncode == 2 and p.stdout == ""
     assert p.stderr == "cache-conformance check-history: error: cannot read '/no/such/file': No such file or directory\n"
+
+
+# ---- clauses: listed, and named in words the id does not already say -------------------------
+
+def test_policies_lists_every_clause_a_verdict_can_name() -> None:
+    from model.clauses import CLAUSES
+
+    code, out, _ = run("policies")
+    assert code == 0
+    listed = out.split("\nclauses (what a verdict names):\n", 1)[1]
+    for c in CLAUSES.values():
+        assert f"  {c.id}: {c.title}\n      {c.text}\n" in listed
+    assert "convergence" in out.split("\n\n", 1)[0]  # and in each policy's own list
+
+
+def test_every_clause_title_says_more_than_its_id() -> None:
+    from model.clauses import CLAUSES
+
+    for c in CLAUSES.values():
+        words = set(c.title.lower().split())
+        assert len(words) >= 4 and not set(c.id.split("-")) >= words, c
+        assert c.title.replace(" ", "-") != c.id and "\n" not in c.title, c
+
+
+def test_check_names_the_broken_clause_by_its_statement() -> None:
+    from model.clauses import clause
+
+    code, out, _ = run("check", "tests.conformance.subjects:cache_first", "--policy", "write-through",
+                       "--no-timeline")
+    assert code == 1
+    assert f"clause broken: no-phantom — {clause('no-phantom').title}\n" in out
