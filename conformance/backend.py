@@ -14,16 +14,19 @@ steps, in the layer it wraps around them, so every backend gets the same faults.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, runtime_checkable
 
 import attrs
 
+from conformance.errors import UsageError
+from conformance.script import Expr
 from conformance.stores import Clock, MemoryCache, MemoryDB, MemoryQueues
 
 if TYPE_CHECKING:
     from conformance.env import Environment
 
-__all__ = ["Backend", "Stores", "RawCache", "RawDB", "RawQueue", "MemoryBackend"]
+__all__ = ["Backend", "Stores", "RawCache", "RawDB", "RawQueue", "MemoryBackend", "backend_expression",
+           "needs_backend"]
 
 
 class RawCache(Protocol):
@@ -116,6 +119,38 @@ class Backend(Protocol):
     def close(self) -> None:
         """Release what the backend holds for the whole check (servers, clients)."""
 
+    def expression(self) -> Expr | None:
+        """How the `Run(...)` line of a printed counterexample rebuilds this backend: the
+        source of a new one with the same options (`conformance.script.Expr`), or None for
+        the default in-memory stores (no `backend=` at all). This default, for a backend
+        that does not say, prints a call that stops the script with one line asking for the
+        backend object (`needs_backend`): a guess would run the script elsewhere."""
+        return _needed(self)
+
+
+def needs_backend(name: str) -> NoReturn:
+    """What a printed `Run(...)` line calls in place of a backend it cannot rebuild.
+
+    Raises:
+        UsageError: always, saying what to pass instead.
+    """
+    raise UsageError(f"this counterexample ran on the {name!r} backend, which its script cannot "
+                     f"rebuild: replace backend=needs_backend({name!r}) in its Run(...) line with "
+                     "that Backend object (as passed to run_check or Run)")
+
+
+def _needed(backend: Any) -> Expr:
+    name = str(getattr(backend, "name", None) or type(backend).__name__)
+    return Expr(f"needs_backend({name!r})", ("from conformance.backend import needs_backend",),
+                (f"the check ran on the {name!r} backend: pass that Backend object as backend=",))
+
+
+def backend_expression(backend: Any) -> Expr | None:
+    """`backend.expression()`, also for a backend that only satisfies the protocol's
+    required part (no `expression`): then the `needs_backend` line."""
+    expression = getattr(backend, "expression", None)
+    return expression() if callable(expression) else _needed(backend)
+
 
 class MemoryBackend(Backend):
     """The embedded default: in-memory cache, DB and durable queues."""
@@ -124,3 +159,6 @@ class MemoryBackend(Backend):
 
     def open(self, clock: Clock) -> Stores:
         return Stores(cache=MemoryCache(clock), db=MemoryDB(), queues=MemoryQueues())
+
+    def expression(self) -> Expr | None:
+        return None  # Run's default: a script without backend= runs on it

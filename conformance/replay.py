@@ -22,7 +22,7 @@ from typing import Any
 from model import VIOLATES, Policy
 
 from conformance import script
-from conformance.backend import Backend
+from conformance.backend import Backend, backend_expression
 from conformance.errors import UsageError
 from conformance.outcome import CheckReport, judge
 from conformance.run import Run
@@ -79,6 +79,7 @@ def replay(target: Target | str | Callable[..., Any], policy: str | Policy | Non
         ScheduleMismatch: the recorded schedule does not fit the subject.
     """
     started = time.perf_counter()
+    note = "replayed, not searched: one run of the recorded steps"
     if loaded["kind"] == "scenario":
         data = loaded["data"]
         subject = _resolve(target, policy, data["policy"])
@@ -101,6 +102,12 @@ def replay(target: Target | str | Callable[..., Any], policy: str | Policy | Non
         if "keys" in allowed:
             allowed["keys"] = tuple(allowed["keys"])
         run = Run(subject, op_timeout=op_timeout, backend=backend, **allowed)
+        # The script's backend= is source text, never executed here: the caller's backend
+        # decides where the stores live. Say so when the two differ in kind.
+        named = loaded["header"].get("backend")
+        if named and backend_expression(run.backend) is None:
+            note += (f"; the script ran on {named}, replayed on the in-memory stores "
+                     "(--backend redis replays it on Redis)")
         calls = loaded["calls"]
         if calls[-1][0] != "finish":
             calls = calls + [("finish", [], {})]
@@ -118,7 +125,7 @@ def replay(target: Target | str | Callable[..., Any], policy: str | Policy | Non
     return CheckReport(target=subject.label, policy=subject.policy.name, verdict=judged.verdict, examples=1,
                        steps=len(run.lines), seconds=time.perf_counter() - started,
                        counterexample=run.script() if judged.verdict.status == VIOLATES else None,
-                       note="replayed, not searched: one run of the recorded steps",
+                       note=note,
                        history=tuple(run.events), trace=tuple(run.env.trace))
 
 

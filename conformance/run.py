@@ -31,7 +31,7 @@ from model.policies import Policy
 from model.scenario_format import CLOCK_ADVANCE
 from model.vocabulary import FLUSH, OPERATIONS, READ, REQUIRED_OPERATIONS, STORE_FAULTS, WRITE
 
-from conformance.backend import Backend, MemoryBackend
+from conformance.backend import Backend, MemoryBackend, backend_expression
 from conformance.batch import run_batch
 from conformance.calls import Hung, OpRunner
 from conformance.env import Environment, Instance, VirtualClock
@@ -193,6 +193,11 @@ class Run:
             options.append(("initial", self.initial))
         if self.initial_cache:
             options.append(("initial_cache", self.initial_cache))
+        # Without it, a script of a run on Redis or PostgreSQL would run on the in-memory
+        # stores when pasted (and fail there: no env.redis).
+        backend = backend_expression(self.backend)
+        if backend is not None:
+            options.append(("backend", backend))
         return RunLine(target=self.label, policy=self.policy.name, options=tuple(options))
 
     def script(self) -> str:

@@ -38,10 +38,19 @@ class ScriptError(UsageError):
 @frozen
 class Expr:
     """An option value printed as source text rather than as its repr, with the imports it
-    needs: e.g. a backend, `Expr("RedisBackend(database='pg')", ("from conformance.backends.harness import RedisBackend",))`."""
+    needs: e.g. a backend, `Expr("RedisBackend(database='pg')", ("from conformance.backends.harness import RedisBackend",))`.
+
+    Attributes:
+        text: the source of the value, as it appears after `name=` in the `Run(...)` line.
+        imports: the import lines it needs (printed once each, after `from conformance import Run`).
+        notes: what a reader must do for the line to run as printed (e.g. set an
+            environment variable the text reads instead of a password); printed as `# `
+            comment lines just above the `Run(...)` line.
+    """
 
     text: str
     imports: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return self.text
@@ -70,6 +79,15 @@ class RunLine:
                 lines += [i for i in value.imports if i not in lines]
         return tuple(lines)
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """The options' notes, in order, each once."""
+        notes: list[str] = []
+        for _, value in self.options:
+            if isinstance(value, Expr):
+                notes += [n for n in value.notes if n not in notes]
+        return tuple(notes)
+
     def __str__(self) -> str:
         opts = "".join(f", {name}={value!r}" for name, value in self.options)
         return f"run = Run({self.target!r}, policy={self.policy!r}{opts})"
@@ -83,14 +101,18 @@ def step(name: str, *args: Any, **kwargs: Any) -> str:
 
 
 def render(line: RunLine, steps: Sequence[str]) -> str:
-    """The whole script: the imports, the `Run(...)` line, then `run.<step>` per step."""
-    return "\n".join([*line.imports, "", str(line), *(f"run.{s}" for s in steps)])
+    """The whole script: the imports, the options' notes (as comments), the `Run(...)`
+    line, then `run.<step>` per step."""
+    notes = [f"# {note}" for note in line.notes]
+    return "\n".join([*line.imports, "", *notes, str(line), *(f"run.{s}" for s in steps)])
 
 
 def parse(text: str, source: str) -> dict[str, Any]:
     """Read a script back: {"kind": "script", "header": {"args", "kwargs"} of the `Run(...)`
     call, "calls": [(step, args, kwargs)]}. Only literal arguments are read (nothing is
-    executed); import lines are skipped.
+    executed); import lines and comments are skipped. The `Run(...)` line's `backend=` is
+    source text (an `Expr`): it is kept unread as the header's "backend" (that text), since
+    where a replay's stores live is the replaying caller's choice.
 
     Raises:
         ScriptError: a line that is not a step with literal arguments, or no step at all.
@@ -106,8 +128,12 @@ def parse(text: str, source: str) -> dict[str, Any]:
             continue
         try:
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and getattr(node.value.func, "id", None) == "Run":
-                header = {"args": [ast.literal_eval(a) for a in node.value.args],
-                          "kwargs": {k.arg: ast.literal_eval(k.value) for k in node.value.keywords}}
+                header = {"args": [ast.literal_eval(a) for a in node.value.args], "kwargs": {}}
+                for k in node.value.keywords:
+                    if k.arg == "backend":
+                        header["backend"] = ast.unparse(k.value)
+                    else:
+                        header["kwargs"][k.arg] = ast.literal_eval(k.value)
                 continue
             if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
                 f = node.value.func

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import atexit
 import itertools
+import os
 import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from conformance.backend import Backend, Stores
 from conformance.backends.stores import (
@@ -26,6 +28,7 @@ from conformance.backends.client import set_interceptor
 from conformance.backends.server import RedisServer, ServerUnavailable
 from conformance.backends.sql_store import redact_url
 from conformance.errors import StoreUnavailable
+from conformance.script import Expr
 
 if TYPE_CHECKING:
     from conformance.env import Environment
@@ -53,14 +56,14 @@ class RedisBackend(Backend):
 
     def __init__(self, redis_url: str | None = None, database: str | None = None,
                  prefix: str | None = None, persistence: str = "none") -> None:
-        import os
-
         self.database = database
         self.prefix = prefix or "c" + secrets.token_hex(3)
         self.persistence = persistence
         self._counter = itertools.count()
         self.server: RedisServer | None = None
         self.redis_url = redis_url or os.environ.get("REDIS_URL")
+        # Whether the server is one `_url` starts for this check (it is gone after it).
+        self._own_server = self.redis_url is None
         self.current: RedisStores | None = None
         self._clients: tuple[Any, Any] | None = None
         # What a user should know before trusting a verdict on this server (`probe`).
@@ -192,6 +195,43 @@ class RedisBackend(Backend):
             return call()
 
         set_interceptor(self.current.redis, interceptor)
+
+    def expression(self) -> Expr:
+        """The `RedisBackend(...)` of a printed counterexample: the same server and database
+        when they outlive the check, else what starts their like.
+
+        * A redis-server this backend started is gone after the check: no `redis_url`, so
+          the script starts its own (with the same `persistence`), or uses REDIS_URL.
+        * A server or PostgreSQL database given by URL: that URL, unless it carries a
+          password, which a counterexample (pasted into an issue) must not: then the line
+          reads it from REDIS_URL / DATABASE_URL and a comment above it says so.
+        * SQLite: no `database` for the temporary one; a file by its absolute path, so the
+          script runs from any directory.
+        """
+        imports = ["from conformance.backends.harness import RedisBackend"]
+        args: list[str] = []
+        notes: list[str] = []
+
+        def secret(value: str, variable: str, what: str) -> str:
+            if urlsplit(value).password is None:
+                return repr(value)
+            imports.append("import os")
+            notes.append(f"set {variable} to {what} the check used, {redact_url(value)} "
+                         "(its password is not printed)")
+            return f"os.environ[{variable!r}]"
+
+        if not self._own_server and self.redis_url:
+            args.append(f"redis_url={secret(self.redis_url, 'REDIS_URL', 'the Redis URL')}")
+        elif self.persistence != "none":
+            args.append(f"persistence={self.persistence!r}")
+        database = self.database
+        if database and database != "sqlite":
+            if database.startswith(("postgresql://", "postgres://")):
+                args.append(f"database={secret(database, 'DATABASE_URL', 'the database URL')}")
+            else:
+                path = database.removeprefix("sqlite:///")
+                args.append(f"database={'sqlite:///' + os.path.abspath(path)!r}")
+        return Expr(f"RedisBackend({', '.join(args)})", tuple(dict.fromkeys(imports)), tuple(notes))
 
     def _raw(self) -> Any:
         """The harness's own client: its commands are never steps."""

@@ -3,6 +3,13 @@ the Redis implementations CONFORM, and a broken subject is caught there too."""
 
 from __future__ import annotations
 
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from conformance import Run, run_check
@@ -55,6 +62,91 @@ def test_a_broken_subject_is_caught_on_the_redis_backend(redis_url):
                            examples=200, seed=1)
     assert report.verdict.status == "VIOLATES", report.render()
     assert any(f in (report.counterexample or "") for f in ("db-down", "db-timeout"))  # a DB error swallowed
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run_as_printed(script: str, tmp_path: Path, *, redis_url: str | None = None) -> subprocess.CompletedProcess:
+    """The counterexample pasted into a file and run by a fresh Python, from another
+    directory (so a relative path in it would not resolve); REDIS_URL as given."""
+    path = tmp_path / "counterexample.py"
+    path.write_text(script + "\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env["PYTHONPATH"] = str(ROOT)  # the subject's module, tests.redis.test_conformance
+    if redis_url is not None:
+        env["REDIS_URL"] = redis_url
+    return subprocess.run([sys.executable, str(path)], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_a_redis_counterexample_runs_as_printed_and_replays(redis_url, database, tmp_path):
+    """The Run(...) line names the backend, the server and the database (SQLite, PostgreSQL):
+    pasted, it reproduces the violation (it failed with "no attribute 'redis'"). `check
+    --replay` reads that backend= as text, never executed, and replays on its own backend."""
+    from conformance.replay import load_replay, replay
+
+    with RedisBackend(redis_url=redis_url, database=database) as backend:
+        # A short shrink: any counterexample will do, as long as it is the one printed.
+        report = run_check(CacheFirstSwallowingDbErrors, "write-through", backend=backend,
+                           examples=200, seed=1, shrink_seconds=2)
+        assert report.verdict.status == "VIOLATES", report.render()
+        script = report.counterexample or ""
+        assert f"backend=RedisBackend(redis_url={redis_url!r}" in script, script
+        assert (database is None) == ("database=" not in script), script
+        done = _run_as_printed(script, tmp_path)
+        assert done.returncode == 1, done.stderr
+        assert f"ContractViolation: {report.clause}" in done.stderr, done.stderr
+
+        loaded = load_replay(tmp_path / "counterexample.py")
+        assert loaded["header"]["backend"].startswith("RedisBackend(redis_url=")
+        again = replay(CacheFirstSwallowingDbErrors, None, loaded, backend=backend)
+    assert again.verdict.status == "VIOLATES" and again.clause == report.clause, again.render()
+    assert "in-memory" not in (again.note or "")
+
+
+def test_a_cli_check_that_started_its_own_server_prints_a_line_that_starts_one(tmp_path, monkeypatch):
+    """`check --backend redis --database FILE` with no --redis-url: the server was the
+    check's own and is gone, so the line starts a server of its own; the SQLite file is
+    named by its absolute path, so the script runs from anywhere."""
+    from cache_conformance.cli import main
+
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["check", "tests.redis.test_conformance:CacheFirstSwallowingDbErrors",
+                 "--policy", "write-through", "--backend", "redis", "--database", "check.db",
+                 "--seed", "1", "--examples", "200", "--json", "report.json"], stdout=out, stderr=err)
+    assert code == 1, out.getvalue() + err.getvalue()
+    script = json.loads((tmp_path / "report.json").read_text())["counterexample"]
+    line = f"backend=RedisBackend(database={'sqlite:///' + str(tmp_path / 'check.db')!r}))"
+    assert line in script and "redis_url" not in script, script
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = _run_as_printed(script, elsewhere)
+    assert done.returncode == 1 and "ContractViolation: " in done.stderr, done.stderr
+
+
+def test_a_url_with_a_password_is_never_printed():
+    """A counterexample is pasted into issues: a password in a URL is read from REDIS_URL /
+    DATABASE_URL instead, and a comment above the line says which URL to set them to."""
+    backend = RedisBackend(redis_url="redis://cc:s3cret@127.0.0.1:1/0",
+                           database="postgresql://root:pw0rd@127.0.0.1:5432/test")
+    expr = backend.expression()
+    assert expr.text == ("RedisBackend(redis_url=os.environ['REDIS_URL'], "
+                         "database=os.environ['DATABASE_URL'])")
+    assert "import os" in expr.imports
+    shown = " ".join(expr.notes)
+    assert "s3cret" not in shown and "pw0rd" not in shown
+    assert "REDIS_URL to the Redis URL the check used, redis://cc:***@127.0.0.1:1/0" in shown
+    assert "DATABASE_URL to the database URL the check used, postgresql://root:***@127.0.0.1:5432/test" in shown
+    # without a password, the URLs themselves; a started server's persistence carries over
+    plain = RedisBackend(redis_url="redis://127.0.0.1:1/0", database="postgresql://root@h:5432/test")
+    assert plain.expression().text == ("RedisBackend(redis_url='redis://127.0.0.1:1/0', "
+                                       "database='postgresql://root@h:5432/test')")
+    own = RedisBackend(persistence="aof-always", database="sqlite")
+    if os.environ.get("REDIS_URL") is None:
+        assert own.expression().text == "RedisBackend(persistence='aof-always')"
 
 
 def test_put_many_of_a_dict_on_the_redis_backend_and_its_misuse(redis_backend):
