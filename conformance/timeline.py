@@ -533,7 +533,7 @@ def _svg(report: Any, tl: Timeline) -> str:
                                          dy=y))
         for s in tl.slots:
             if s.step and s.step[1] == lane:
-                _, _, store, call, key = s.step
+                _, _, store, call, _key = s.step
                 out.append(f'<line class="step {e(store)}" data-store="{e(store)}" data-call="{e(call)}" '
                            f'x1="{_x(s.x):.0f}" x2="{_x(s.x):.0f}" y1="16" y2="46">'
                            f'<title>{e(_step_text(s.step))}</title></line>')

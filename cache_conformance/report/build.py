@@ -18,10 +18,12 @@ from cache_conformance.claims import load_register
 from cache_conformance.report.execute import (
     decide_claims,
     measure_all,
+    proof_pairs,
     run_jobs,
     run_proofs,
 )
 from cache_conformance.report.model import (
+    NOT_SELECTED,
     SKIPPED,
     UNKNOWN,
     CheckResult,
@@ -115,18 +117,21 @@ def build_report(out_dir: Path, *, backend: str = "memory", examples: int | None
             progress.note(why)
     selected = [j for j in the_plan.jobs if not only or any(o in j.factory for o in only)]
     results: dict[Job, CheckResult] = {
-        j: CheckResult(j, UNKNOWN, reason="not selected: a partial report (--only)")
+        j: CheckResult(j, UNKNOWN, reason=NOT_SELECTED)
         for j in the_plan.jobs if j not in selected}
     if only:
         budget_note += f"; a partial report: only checks of {', '.join(only)}"
-    progress.total(len(the_plan.proofs) + len(selected) + len(the_plan.benchmarks))
+    # One step per proof row run (the required rows of the proof table and the claims' own),
+    # per check run and per benchmark: the bar ends at its total.
+    progress.total(len(proof_pairs(the_plan.proofs)) + len(selected) + len(the_plan.benchmarks))
     graphs = out_dir / "graphs" if draw_graphs else None
     if graphs is not None:
         graphs.mkdir(parents=True, exist_ok=True)
     try:
         proof_rows, notes = run_proofs(the_plan.proofs, graphs,
                                        on_done=lambda r: progress.step(f"proof {r.protocol} x {r.property}"))
-        skipped += notes
+        for line in notes:
+            progress.note(line)
 
         def done(result: CheckResult) -> None:
             progress.step(f"check {result.job.factory.rsplit(':', 1)[-1]} ({result.job.scenario()})")

@@ -28,9 +28,10 @@ from cache_conformance.report.model import (
 )
 from cache_conformance.report.plan import job_of
 
-__all__ = ["GRAPH_LIMIT", "decide_claims", "measure_all", "run_job", "run_jobs", "run_proofs"]
+__all__ = ["GRAPH_LIMIT", "decide_claims", "measure_all", "proof_pairs", "run_job", "run_jobs", "run_proofs"]
 
-# State graphs larger than this are not drawn: dot takes long and the picture is unreadable.
+# State graphs larger than this are not drawn: dot takes long and the picture is unreadable
+# even with zoom.
 GRAPH_LIMIT = 400
 
 Progress = Callable[[str], None]
@@ -153,15 +154,26 @@ def run_jobs(jobs: Iterable[Job], *, examples: int, seed: int = 0, redis_url: st
     return results
 
 
+def proof_pairs(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The proof rows a report runs: every required row of the proof table, then the other
+    pairs the claims need, each once (what `run_proofs` runs, in its order)."""
+    from model.protocols import REQUIRED
+
+    ordered = [(r.protocol, r.property) for r in REQUIRED] + list(pairs)
+    return list(dict.fromkeys(ordered))
+
+
 def run_proofs(pairs: Iterable[tuple[str, str]], graphs_dir: Path | None,
                on_done: Callable[[ProofRow], None] | None = None) -> tuple[list[ProofRow], list[str]]:
     """Settle every protocol x property pair on both engines and draw its state graph.
 
-    Returns the rows and one line per picture that could not be drawn for a reason that
-    concerns the whole run (no Graphviz).
+    Each picture is drawn by Graphviz when `dot` is on PATH, else by the built-in layout
+    (`cache_conformance.report.graphs`): never skipped for want of Graphviz. Returns the rows
+    and the lines the user should read once (how the pictures were drawn).
     """
     import shutil
 
+    from cache_conformance.report.graphs import draw_svg
     from model.protocols import (
         REQUIRED,
         build,
@@ -170,16 +182,16 @@ def run_proofs(pairs: Iterable[tuple[str, str]], graphs_dir: Path | None,
         rows_for,
     )
     from proofs import explicit
-    from proofs.graph import INSTALL_HINT, RenderError, render, to_dot
+    from proofs.graph import RenderError, render, to_dot
     from proofs.runner import run_row
 
     required = {(r.protocol, r.property) for r in REQUIRED}
-    ordered = [(r.protocol, r.property) for r in REQUIRED]
-    ordered += [p for p in pairs if p not in required]
     has_dot = shutil.which("dot") is not None
-    notes = [] if has_dot else [f"state-graph pictures skipped: Graphviz 'dot' is not on PATH; {INSTALL_HINT}"]
+    notes = [] if has_dot or graphs_dir is None else [
+        "state graphs drawn with the built-in layout, as Graphviz 'dot' is not on PATH; "
+        "for clearer edges: apt-get install -y graphviz"]
     rows = []
-    for protocol, prop in dict.fromkeys(ordered):
+    for protocol, prop in proof_pairs(pairs):
         row = rows_for(protocol, prop)[0]
         reason = property_by_id(prop).applies(row.scenario)
         scenario = row.scenario.describe()
@@ -196,32 +208,36 @@ def run_proofs(pairs: Iterable[tuple[str, str]], graphs_dir: Path | None,
                 states=next((r.states for r in outcome.results if r.states is not None), None),
                 trace=tuple(trace.lines()) if trace is not None else (), note=outcome.note,
                 required=(protocol, prop) in required)
-            graph, graph_note = None, ""
+            graph, graph_note, svg = None, "", None
             if graphs_dir is None:
                 graph_note = "not drawn"
-            elif not has_dot:
-                graph_note = "skipped: no Graphviz"
             elif (out.states or 0) > GRAPH_LIMIT:
                 graph_note = f"not drawn: {out.states} states (limit {GRAPH_LIMIT})"
             else:
                 ex = explicit.explore(build(protocol_by_id(protocol), row.scenario))
+                dot = to_dot(ex, property_by_id(prop))
                 path = graphs_dir / f"{protocol}--{prop}.svg"
                 try:
-                    render(to_dot(ex, property_by_id(prop)), path, "svg")
+                    if has_dot:
+                        render(dot, path, "svg")
+                    else:
+                        path.write_text(draw_svg(dot), encoding="utf-8")
                     graph = f"{graphs_dir.name}/{path.name}"
+                    svg = path.read_text(encoding="utf-8")
+                    graph_note = "drawn by Graphviz" if has_dot else "drawn by the built-in layout (no Graphviz)"
                 except (RenderError, OSError) as e:
                     graph_note = f"not drawn: {e}"
-            out = _with_graph(out, graph, graph_note)
+            out = _with_graph(out, graph, graph_note, svg)
         rows.append(out)
         if on_done is not None:
             on_done(out)
     return rows, notes
 
 
-def _with_graph(row: ProofRow, graph: str | None, note: str) -> ProofRow:
+def _with_graph(row: ProofRow, graph: str | None, note: str, svg: str | None) -> ProofRow:
     import attrs
 
-    return attrs.evolve(row, graph=graph, graph_note=note)
+    return attrs.evolve(row, graph=graph, graph_note=note, graph_svg=svg)
 
 
 def measure_all(items: Iterable[Benchmark], backend: Any) -> dict[Benchmark, Outcome]:

@@ -16,6 +16,7 @@ __all__ = [
     "BUILTIN",
     "CLAIM",
     "MUTANT",
+    "NOT_SELECTED",
     "SEED",
     "SKIPPED",
     "UNKNOWN",
@@ -35,6 +36,9 @@ CLAIM = "claim evidence"
 
 SKIPPED = "SKIPPED"
 UNKNOWN = "UNKNOWN"
+
+# The reason of a check a partial report (--only) did not run.
+NOT_SELECTED = "not selected: a partial report (--only)"
 
 
 @attrs.frozen(slots=True)
@@ -130,6 +134,11 @@ class CheckRow:
             return None
         return self.result.status == self.expected
 
+    @property
+    def left_out(self) -> bool:
+        """Not run: a partial report (--only) left its check out."""
+        return self.result.reason == NOT_SELECTED
+
 
 @attrs.frozen(slots=True)
 class ProofRow:
@@ -140,7 +149,8 @@ class ProofRow:
         engines: (engine, verdict, bound, seconds) per engine.
         trace: the shortest counterexample, one line per step.
         graph: the state-graph picture's path relative to the report directory, or None.
-        graph_note: why there is no picture (no Graphviz, too large, ...).
+        graph_note: why there is no picture (too large, ...), or how it was drawn.
+        graph_svg: the picture itself (an `<svg>` element, for report.html to inline).
     """
 
     protocol: str
@@ -154,6 +164,7 @@ class ProofRow:
     required: bool = True
     graph: str | None = None
     graph_note: str = ""
+    graph_svg: str | None = None
 
 
 @attrs.frozen(slots=True)
@@ -171,6 +182,11 @@ class ClaimRow:
     claim: Claim
     outcomes: tuple[Outcome, ...]
     verdict: ClaimVerdict
+
+    @property
+    def left_out(self) -> bool:
+        """Without a verdict because a partial report (--only) left some of its evidence out."""
+        return self.verdict.status == UNKNOWN and any(o.detail == NOT_SELECTED for o in self.outcomes)
 
 
 @attrs.frozen(slots=True)
@@ -205,8 +221,11 @@ class Report:
                 seen.setdefault(row.result.job, row)
         return list(seen.values())
 
-    def problems(self) -> list[str]:
+    def problems(self, *, left_out: bool = True) -> list[str]:
         """Why the run does not earn exit 0, one line each (empty: it does).
+
+        `left_out=False` leaves out the rows a partial report (--only) did not run
+        (`left_out_line` sums them up in one line).
 
         Exit 0 needs every built-in CONFORMS, every mutant VIOLATES, every proof row settled
         and every claim a verdict (HOLDS, HOLDS-IF or REFUTED). A claim SKIPPED only
@@ -215,19 +234,34 @@ class Report:
         """
         out = []
         for row in self.rows(BUILTIN):
-            if not row.met:
+            if not row.met and (left_out or not row.left_out):
                 out.append(f"built-in {row.name} ({row.result.job.scenario()}) is {row.result.status}, not CONFORMS")
         for row in self.rows(MUTANT):
-            if not row.met:
+            if not row.met and (left_out or not row.left_out):
                 out.append(f"mutant {row.name} is {row.result.status}, not VIOLATES")
         for proof in self.proofs:
             if proof.verdict not in ("PROVED", "REFUTED"):
                 out.append(f"proof {proof.protocol} x {proof.property} is {proof.verdict}: {proof.note}")
         for c in self.claims:
             status = c.verdict.status
+            if c.left_out and not left_out:
+                continue
             if status == UNKNOWN or (status == SKIPPED and not self._skipped_by_choice(c)):
                 out.append(f"claim {c.claim.id} has no verdict ({status})")
         return out
+
+    def left_out_line(self) -> str | None:
+        """One line for every row a partial report (--only) did not run, or None."""
+        groups = [(f"{BUILTIN}", sum(1 for r in self.rows(BUILTIN) if r.left_out)),
+                  (f"{MUTANT}", sum(1 for r in self.rows(MUTANT) if r.left_out)),
+                  (f"{SEED}", sum(1 for r in self.rows(SEED) if r.left_out)),
+                  ("claim", sum(1 for c in self.claims if c.left_out))]
+        said = [f"{name} ({n})" for name, n in groups if n]
+        if not said:
+            return None
+        names = said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and " + said[-1]
+        return (f"{names} rows left out by --only are UNKNOWN (not selected: a partial report); "
+                "run without --only for their verdicts")
 
     def all_as_expected(self) -> str:
         """The sentence of a run that earns exit 0 (`problems` is empty), naming the claims
