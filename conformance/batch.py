@@ -141,7 +141,8 @@ def run_batch(host: BatchHost, ops: Sequence[Op], chooser: Chooser, allow_crash:
             if task.error is not None:
                 err, task.error = task.error, None
                 recorder.violate(Violation("subject-error", None, "workers raise only store errors",
-                                           f"worker {task.name} raised {type(err).__name__}: {err}"))
+                                           f"worker {task.name} raised {type(err).__name__}: {err}",
+                                           place=recorder.locate(err)))
             if task.kind == "client" and task.outcome is not None:
                 _complete(recorder, task, op_ids[task.name])
             last = task

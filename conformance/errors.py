@@ -14,7 +14,7 @@ Three families, told apart by their base class:
 
 from __future__ import annotations
 
-from model import Violation
+from model import ErrorPlace, Violation
 
 __all__ = [
     "StoreUnavailable",
@@ -65,7 +65,16 @@ class UsageError(Exception):
 
 
 class SubjectBuildError(UsageError):
-    """The factory could not build a subject."""
+    """The factory could not build a subject.
+
+    Attributes:
+        place: where the factory's exception came from (`model.ErrorPlace`), when it
+            raised one in code of the subject's own; else None.
+    """
+
+    def __init__(self, message: str, place: ErrorPlace | None = None):
+        super().__init__(message)
+        self.place = place
 
 
 class ContractViolation(AssertionError):

@@ -36,12 +36,18 @@ unwinding, a liveness failure) are neither: callers let them through before aski
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+import os
+import sysconfig
+import traceback
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import TypeVar
+
+from model import ErrorPlace, SourceFrame
 
 from conformance.errors import HarnessSignal, StoreTimeout, StoreUnavailable
 
-__all__ = ["Failure", "classify", "injected", "is_injected", "chain"]
+__all__ = ["Failure", "classify", "injected", "is_injected", "chain", "place_of"]
 
 E = TypeVar("E", bound=BaseException)
 
@@ -108,3 +114,61 @@ def classify(error: BaseException) -> Failure:
     if isinstance(error, (ConnectionError, TimeoutError)):
         return Failure.STORE  # rule 3, the fallback
     return Failure.SUBJECT
+
+
+# The harness's own code: a frame there is never the subject's, even when the target's
+# top-level package is an ancestor of it (a checkout run in place). Paths, not imports:
+# conformance does not import cache_conformance.
+_ROOT = Path(__file__).resolve().parent.parent
+_HARNESS = tuple(str(_ROOT / d) for d in ("conformance", "model", "cache_conformance")) + (
+    str(_ROOT / "pytest_cache_conformance.py"),)
+# The standard library and site-packages: a library's frame, unless the subject itself is
+# installed there (then its own directory is the finer answer, see `_within`).
+_LIBRARIES = tuple({str(Path(p).resolve()) for k, p in sysconfig.get_paths().items()
+                    if k in ("stdlib", "platstdlib", "purelib", "platlib")})
+
+
+def _within(path: str, roots: Sequence[str]) -> str | None:
+    # The longest root `path` lies under (or is), or None.
+    best = None
+    for root in roots:
+        if path == root or path.startswith(root.rstrip(os.sep) + os.sep):
+            if best is None or len(root) > len(best):
+                best = root
+    return best
+
+
+def place_of(error: BaseException, own: Sequence[str]) -> ErrorPlace | None:
+    """Where `error`, escaping a subject call, came from: the innermost frame of its
+    traceback in the subject's own code (`own`: files and directories, as
+    `conformance.target.own_code` gives them), and the frame that raised it if that is
+    elsewhere. None when no frame of the subject's own code is on it (a subject in
+    another language, a target with no source).
+
+    Only the exception's own traceback is read (not its chain): a subject that wraps a
+    library's error (`raise MyError(...) from e`) raised the one reported, at its line.
+    """
+    if not own:
+        return None
+    roots = [str(Path(r)) for r in own]
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return None
+
+    def is_own(file: str) -> bool:
+        path = str(Path(file).resolve()) if file and not file.startswith("<") else file
+        root = _within(path, roots)
+        if root is None or _within(path, _HARNESS) is not None:
+            return False
+        # Under a library directory that is below the subject's own root (a virtualenv
+        # inside the project): a library's.
+        lib = _within(path, _LIBRARIES)
+        return lib is None or len(lib) <= len(root)
+
+    mine = next((f for f in reversed(frames) if is_own(f.filename)), None)
+    if mine is None:
+        return None
+    last = frames[-1]
+    subject = SourceFrame(mine.filename, mine.lineno or 0, mine.name)
+    raised = None if last is mine else SourceFrame(last.filename, last.lineno or 0, last.name)
+    return ErrorPlace(subject, raised)

@@ -88,6 +88,9 @@ class CheckReport:
             "expected": v.expected if v else None,
             "observed": v.observed if v else None,
             "key": v.key if v else None,
+            # Where a subject's exception came from: {"subject": {file, line, function},
+            # "raised": the same or null}; null when the evidence is no exception of it.
+            "place": v.place.to_json() if v and v.place else None,
             "relaxations": list(self.verdict.relaxations),
             "reason": self.verdict.reason,
             "note": self.note,
@@ -104,6 +107,10 @@ class CheckReport:
                 out.append(f"key: {v.key!r}")
             out.append(f"expected: {v.expected}")
             out.append(f"observed: {v.observed}")
+            if v.place is not None:
+                out.append(f"subject code: {v.place.subject}")
+                if v.place.raised is not None:
+                    out.append(f"raised in: {v.place.raised}")
         if self.verdict.reason:
             out.append(f"reason: {self.verdict.reason}")
         if self.note:

@@ -27,7 +27,7 @@ from typing import Any, NoReturn, Protocol
 
 from attrs import frozen
 
-from model import Event, Fail, Invoke, Monitor, Ok, OpKind, Violation
+from model import ErrorPlace, Event, Fail, Invoke, Monitor, Ok, OpKind, Violation
 from model.vocabulary import READ
 
 from conformance.errors import ContractViolation, HarnessSignal, Inconclusive, LivenessFailure
@@ -92,11 +92,16 @@ class Recorder:
         clock: timestamps every event.
         header: the `Run(...)` line of the script, asked each time a script is printed
             (the run's options may still be settling while its first subjects are built).
+        locate: where a subject's exception came from (`conformance.failures.place_of`
+            over the target's own code), asked only when one breaks the subject-error
+            clause; default: nowhere known.
     """
 
-    def __init__(self, clock: Clock, header: Callable[[], RunLine]):
+    def __init__(self, clock: Clock, header: Callable[[], RunLine],
+                 locate: Callable[[BaseException], ErrorPlace | None] = lambda error: None):
         self.clock = clock
         self.header = header
+        self.locate = locate
         self.events: list[Event] = []
         self.lines: list[str] = []
         # None while the first subjects are built: nothing is judged before the contract
@@ -185,7 +190,7 @@ class Recorder:
             if isinstance(error, HarnessSignal) or classify(error) is Failure.SUBJECT:
                 said = f"{lane}: " if lane else ""
                 self.violate(Violation("subject-error", operation.key, f"{operation.call} returns or raises a store error",
-                                       f"{said}it raised {type(error).__name__}: {error}"))
+                                       f"{said}it raised {type(error).__name__}: {error}", place=self.locate(error)))
             event: Ok | Fail = Fail(op, f"{type(error).__name__}: {error}", self.clock.now())
         elif isinstance(outcome, _Crashed):
             event = Fail(op, "crashed", self.clock.now())

@@ -43,10 +43,11 @@ from conformance.errors import (
     SubjectBuildError,
     UsageError,
 )
+from conformance.failures import place_of
 from conformance.recorder import Operation, Raised, Recorder, Returned
 from conformance.script import RunLine, step
 from conformance.strategies import Chooser, ReplayChooser, StoreStepChooser, first_runnable
-from conformance.target import Target, resolve_target
+from conformance.target import Target, own_code, resolve_target
 
 __all__ = ["Run", "ContractViolation", "LivenessFailure", "Inconclusive", "SubjectBuildError", "DEFAULT_KEYS"]
 
@@ -121,7 +122,8 @@ class Run:
         # A real backend routes its raw clients (env.redis) through the same step hook and
         # faults as env.cache.
         self.backend.bind(self.env)
-        self.recorder = Recorder(self.clock, self.run_line)
+        self.recorder = Recorder(self.clock, self.run_line,
+                                 locate=lambda error: place_of(error, own_code(self.target)))
         self._own_runner = runner is None
         self.runner = OpRunner(op_timeout) if runner is None else runner
         self.env.workers.watchdog = self.runner.watchdog
@@ -240,7 +242,11 @@ class Run:
             raise SubjectBuildError(f"cannot build the subject: {e.what}") from None
         except Exception as e:  # noqa: BLE001 - the user's factory raised
             self.close()
-            raise SubjectBuildError(f"cannot build the subject: {what} raised {type(e).__name__}: {e}") from None
+            place = self.recorder.locate(e)
+            # Still one line (a usage error when the probe cannot build): the place appended.
+            at = f" (subject code: {place.subject})" if place is not None else ""
+            raise SubjectBuildError(f"cannot build the subject: {what} raised {type(e).__name__}: {e}{at}",
+                                    place) from None
         missing = [m for m in REQUIRED_OPERATIONS if not callable(getattr(subject, m, None))]
         if missing:
             self.close()
@@ -430,7 +436,7 @@ class Run:
                 self.subjects.append(self._build(inst))
             except SubjectBuildError as e:
                 self.recorder.violate(Violation("subject-error", None, "the factory rebuilds the subject after a crash",
-                                                str(e)))
+                                                str(e), place=e.place))
 
     # ---- quiescence --------------------------------------------------------------------
 
@@ -443,7 +449,8 @@ class Run:
             raise
         except Exception as e:  # noqa: BLE001 - a worker's own error
             self.recorder.violate(Violation("subject-error", None, "workers raise only store errors",
-                                            f"a background worker raised {type(e).__name__}: {e}"))
+                                            f"a background worker raised {type(e).__name__}: {e}",
+                                            place=self.recorder.locate(e)))
         db = self.env.raw_db
         now = self.clock.now()
         for k in self.keys:

@@ -23,7 +23,12 @@ from model import policy as lookup_policy
 
 from conformance.errors import UsageError
 
-__all__ = ["Target", "resolve_target", "resolve_policy", "load_factory", "describe_factory"]
+__all__ = ["Target", "resolve_target", "resolve_policy", "load_factory", "describe_factory", "own_code"]
+
+# The module name a `path/file.py:factory` target is loaded under. It is private to this
+# process (the hash of the path is salted per process), so it never appears in a
+# counterexample: a factory found in such a module is named by its file instead.
+_FILE_MODULE_PREFIX = "_cc_target_"
 
 
 @frozen
@@ -136,3 +141,35 @@ def describe_factory(fn: Callable[..., Any]) -> str:
     if mod and qual and "<" not in qual:
         return f"{mod}:{qual}"
     return repr(fn)
+
+
+def own_code(target: Target) -> tuple[str, ...]:
+    """The files and directories that hold the subject's own code: the target file of a
+    `path/file.py:factory` target, else the directory of the target module's top-level
+    package (or its file, for a top-level module). Empty when there is no Python source to
+    point at (an `exec:` subject, a factory with no module).
+
+    Used to tell the subject's frames in a traceback from a library's and the harness's.
+    """
+    label = target.label
+    if label.startswith("exec:"):
+        return ()
+    where = label.rpartition(":")[0]
+    if (where.endswith(".py") or os.sep in where or "/" in where) and Path(where).is_file():
+        return (str(Path(where).resolve()),)
+    # The module the user named; for a factory given as an object with no importable
+    # name (its label is its repr), the module that defines it.
+    mod = where if where and all(p.isidentifier() for p in where.split(".")) else \
+        getattr(target.factory, "__module__", None)
+    if not isinstance(mod, str):
+        return ()
+    if mod.startswith(_FILE_MODULE_PREFIX):
+        file = getattr(sys.modules.get(mod), "__file__", None)
+        return (str(Path(file).resolve()),) if file else ()
+    top = sys.modules.get(mod.partition(".")[0])
+    if top is None:
+        return ()
+    paths = list(getattr(top, "__path__", None) or ())  # a package (a namespace one may have several)
+    if not paths and getattr(top, "__file__", None):
+        paths = [top.__file__]
+    return tuple(str(Path(p).resolve()) for p in paths)

@@ -18,7 +18,7 @@ from model.events import (
 from model.monitor import KeyMonitor, Monitor, check_history
 from model.policies import POLICIES, Policy, UnknownPolicy, policy, policy_names
 from model.state import KeyState, Stale
-from model.verdict import CONFORMS, UNKNOWN, VIOLATES, Verdict, Violation
+from model.verdict import CONFORMS, UNKNOWN, VIOLATES, ErrorPlace, SourceFrame, Verdict, Violation
 from model.vocabulary import (
     CLOCK,
     CRASH,
@@ -35,5 +35,6 @@ __all__ = [
     "POLICIES", "Policy", "UnknownPolicy", "policy", "policy_names", "KeyState", "Stale",
     "CONFORMS", "UNKNOWN", "VIOLATES", "Verdict", "Violation",
 ]
+__all__ += ["ErrorPlace", "SourceFrame"]  # model.verdict: where a subject's exception came from
 __all__ += ["CacheObserved"]  # model.events: the convergence observation
 __all__ += ["CLOCK", "CRASH", "FAULTS", "HEALS", "OPERATIONS", "STORE_FAULTS", "OpKind"]  # model.vocabulary

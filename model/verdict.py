@@ -12,12 +12,51 @@ from attrs import frozen
 from model.clauses import CLAUSES
 from model.events import Event
 
-__all__ = ["Status", "CONFORMS", "VIOLATES", "UNKNOWN", "Violation", "Verdict"]
+__all__ = ["Status", "CONFORMS", "VIOLATES", "UNKNOWN", "SourceFrame", "ErrorPlace", "Violation", "Verdict"]
 
 Status = Literal["CONFORMS", "VIOLATES", "UNKNOWN"]
 CONFORMS: Status = "CONFORMS"
 VIOLATES: Status = "VIOLATES"
 UNKNOWN: Status = "UNKNOWN"
+
+
+@frozen
+class SourceFrame:
+    """One frame of a traceback: where a line of Python code ran.
+
+    Attributes:
+        file: the source file, as Python names it (`co_filename`).
+        line: the line number in it.
+        function: the function (or method) the line belongs to.
+    """
+
+    file: str
+    line: int
+    function: str
+
+    def __str__(self) -> str:
+        return f"{self.file}, line {self.line}, in {self.function}"
+
+    def to_json(self) -> dict[str, str | int]:
+        return {"file": self.file, "line": self.line, "function": self.function}
+
+
+@frozen
+class ErrorPlace:
+    """Where an exception of the subject's came from, so the reader can open the line.
+
+    Attributes:
+        subject: the innermost frame of the subject's own code (its target's package or
+            file) on the exception's traceback.
+        raised: the frame that raised it, when that is elsewhere (a client library, the
+            standard library, the harness's store layer); None when the subject raised it.
+    """
+
+    subject: SourceFrame
+    raised: SourceFrame | None = None
+
+    def to_json(self) -> dict[str, dict[str, str | int] | None]:
+        return {"subject": self.subject.to_json(), "raised": self.raised.to_json() if self.raised else None}
 
 
 @frozen
@@ -30,6 +69,9 @@ class Violation:
         expected: what the contract allowed at that point.
         observed: what the harness saw.
         event: the event that broke it (None for end-of-run checks such as convergence).
+        place: where the subject's exception came from, when the evidence is one (the
+            subject-error clause); None otherwise, or when no frame of the subject's own
+            code was on its traceback.
     """
 
     clause: str
@@ -37,6 +79,7 @@ class Violation:
     expected: str
     observed: str
     event: Event | None = None
+    place: ErrorPlace | None = None
 
     @property
     def title(self) -> str:
@@ -46,9 +89,12 @@ class Violation:
     def describe(self) -> str:
         where = f" on key {self.key!r}" if self.key is not None else ""
         at = f" at {self.event!r}" if self.event is not None else ""
-        return (
-            f"{self.clause}{where}{at}\n  expected: {self.expected}\n  observed: {self.observed}"
-        )
+        text = f"{self.clause}{where}{at}\n  expected: {self.expected}\n  observed: {self.observed}"
+        if self.place is not None:
+            text += f"\n  subject code: {self.place.subject}"
+            if self.place.raised is not None:
+                text += f"\n  raised in: {self.place.raised}"
+        return text
 
 
 @frozen
