@@ -93,8 +93,13 @@ def _start_client(host: BatchHost, name: str, ops: list[Any]) -> Task:
     return task
 
 
-def run_batch(host: BatchHost, ops: Sequence[Op], chooser: Chooser, allow_crash: bool = False) -> list[str]:
+def run_batch(host: BatchHost, ops: Sequence[Op], chooser: Chooser, allow_crash: bool = False,
+              taken: list[str] | None = None) -> list[str]:
     """Run `ops` concurrently; return the schedule taken (task names, '!crash').
+
+    Args:
+        taken: the list each choice is appended to as it is made (so a caller can print
+            the schedule so far when the batch ends in a violation); default a new one.
 
     Raises:
         ContractViolation, LivenessFailure: from the recorder, as soon as one is seen.
@@ -107,7 +112,7 @@ def run_batch(host: BatchHost, ops: Sequence[Op], chooser: Chooser, allow_crash:
         by_client.setdefault(client, []).append((kind, key, value))
     clients = {name: _start_client(host, name, client_ops) for name, client_ops in by_client.items()}
     sched = env.scheduler
-    taken: list[str] = []
+    taken = [] if taken is None else taken
     last: Task | None = None
     op_ids: dict[str, int] = {}
     sched.active = True

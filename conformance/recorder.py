@@ -111,6 +111,10 @@ class Recorder:
         # politely (no subject.close()) and not finished.
         self.failed = False
         self._ops = 0
+        # Steps still running, by index: their line is rendered when a script is printed
+        # (a batch's schedule grows with every choice, and a violation inside the batch
+        # prints the choices taken so far, which replay to it).
+        self._pending: dict[int, Callable[[], str]] = {}
 
     # ---- the history --------------------------------------------------------------------
 
@@ -210,10 +214,21 @@ class Recorder:
         self.lines.append(text)
         return len(self.lines) - 1
 
+    def pending_line(self, text: Callable[[], str]) -> int:
+        """Add a step whose arguments grow while it runs (a batch's schedule): `text()`
+        is asked whenever a script is printed, until `replace_line` fills it in. Its index."""
+        index = self.line("")
+        self._pending[index] = text
+        return index
+
     def replace_line(self, index: int, text: str) -> None:
         """Fill in a step whose arguments were known only after it ran (a batch's schedule)."""
+        self._pending.pop(index, None)
         self.lines[index] = text
 
     def script(self) -> str:
         """The runnable counterexample of everything recorded so far."""
-        return render(self.header(), self.lines)
+        lines = self.lines
+        if self._pending:
+            lines = [self._pending[i]() if i in self._pending else line for i, line in enumerate(lines)]
+        return render(self.header(), lines)

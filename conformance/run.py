@@ -340,17 +340,20 @@ class Run:
             chooser = StoreStepChooser(store_steps["schedule"], faults, self._schedule_fault)
             allow_crash = allow_crash or any("crash" in v for v in faults.values())
         # The schedule is known only once the batch ran; a violation inside it prints the
-        # placeholder (the steps before it still reproduce the state it started from).
-        line = self.recorder.line("concurrent(...)")
+        # choices taken up to it, which a replay follows to the same point (past them it
+        # goes on without preemption, as `ReplayChooser` does).
+        shown = [tuple(x for x in o if x is not None) for o in norm]
+        taken: list[str] = []
+        extra = {"wake": True} if wake else {}
+        line = self.recorder.pending_line(lambda: step("concurrent", shown, schedule=list(taken), **extra))
         if wake:
             # Move the clock to the next worker's wake-up without running it first, so the
             # worker's flush races the batch instead of running before it.
             nxt = min((t.wake_at for t in self.env.workers.tasks if not t.done), default=None)
             if nxt is not None and nxt > self.clock.now():
                 self.clock.advance(nxt - self.clock.now())
-        taken = run_batch(self, norm, chooser or first_runnable, allow_crash)
-        shown = [tuple(x for x in o if x is not None) for o in norm]
-        self.recorder.replace_line(line, step("concurrent", shown, schedule=taken, **({"wake": True} if wake else {})))
+        run_batch(self, norm, chooser or first_runnable, allow_crash, taken)
+        self.recorder.replace_line(line, step("concurrent", shown, schedule=taken, **extra))
         self._settle(self.keys)
         return taken
 

@@ -108,7 +108,10 @@ def load_factory(spec: str | Callable[..., Any]) -> tuple[Callable[..., Any], st
         path = Path(where)
         if not path.is_file():
             raise UsageError(f"target file {where!r} does not exist")
-        name = f"_cc_target_{abs(hash(str(path.resolve())))}"
+        # The label names the file by its absolute path: a counterexample printed with it
+        # runs from any working directory, through this same loader.
+        spec = f"{path.resolve()}:{attr}"
+        name = f"{_FILE_MODULE_PREFIX}{abs(hash(str(path.resolve())))}"
         try:
             s = importlib.util.spec_from_file_location(name, path)
             assert s is not None and s.loader is not None
@@ -136,9 +139,16 @@ def load_factory(spec: str | Callable[..., Any]) -> tuple[Callable[..., Any], st
 
 
 def describe_factory(fn: Callable[..., Any]) -> str:
+    """The label of a factory given as an object: `module:qualname`, which `load_factory`
+    loads back (a factory of a file loaded by path is named `/abs/path/file.py:qualname`);
+    its repr when it has no importable name (a lambda, a local function)."""
     mod = getattr(fn, "__module__", None)
     qual = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
     if mod and qual and "<" not in qual:
+        if mod.startswith(_FILE_MODULE_PREFIX):
+            file = getattr(sys.modules.get(mod), "__file__", None)
+            if file:
+                return f"{Path(file).resolve()}:{qual}"
         return f"{mod}:{qual}"
     return repr(fn)
 
