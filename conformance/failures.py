@@ -132,9 +132,9 @@ def _within(path: str, roots: Sequence[str]) -> str | None:
     # The longest root `path` lies under (or is), or None.
     best = None
     for root in roots:
-        if path == root or path.startswith(root.rstrip(os.sep) + os.sep):
-            if best is None or len(root) > len(best):
-                best = root
+        inside = path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+        if inside and (best is None or len(root) > len(best)):
+            best = root
     return best
 
 

@@ -58,7 +58,7 @@ def _run_as_printed(script: str, where: Path) -> subprocess.CompletedProcess:
     path.write_text(script + "\n", encoding="utf-8")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.run([sys.executable, str(path)], cwd=where, env=env, capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, check=False)
 
 
 def _assert_reproduces(script: str, clause: str, where: Path, error: str = "ContractViolation") -> None:
