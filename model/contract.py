@@ -27,6 +27,7 @@ from model.events import (
 )
 from model.policies import Policy
 from model.state import KeyState, Stale
+from model.vocabulary import READ, WRITES
 
 __all__ = ["Contract", "Explanations", "subsume"]
 
@@ -326,10 +327,16 @@ class Contract:
         return out
 
     def _invoke(self, s: KeyState, e: Invoke) -> KeyState:
-        if e.kind == "write":
-            assert e.value is not None
+        if e.kind in WRITES:
+            # A delete is a write of None (model.vocabulary.WRITES): every rule of a write
+            # applies to it, in every policy. The DB holding None is the row removed; the
+            # value None is what reads return once the cache entry is removed or
+            # invalidated, however the policy does it (the contract does not say how, only
+            # what reads and the DB show). Deletes repeat None, which the explanations (sets
+            # of states) handle exactly, like any repeated value.
+            assert e.value is not None or e.kind != "write"
             return s.but(open_writes=s.open_writes | {(e.op, e.value)})
-        if e.kind == "read":
+        if e.kind == READ:
             return s.but(open_reads=s.open_reads | {e.op})
         return s.but(open_flushes=s.open_flushes | {e.op})
 

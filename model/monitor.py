@@ -51,6 +51,7 @@ from model.events import (
 )
 from model.state import KeyState
 from model.verdict import CONFORMS, UNKNOWN, VIOLATES, Verdict, Violation
+from model.vocabulary import DELETE, WRITES
 
 __all__ = ["KeyMonitor", "Monitor", "check_history", "DEFAULT_STATE_LIMIT"]
 
@@ -74,6 +75,7 @@ class KeyMonitor:
         self.now = 0.0
         # Facts for attributing a clause when every explanation dies.
         self.order: dict[str | None, int] = {initial: -1}
+        self._order_next = 1  # the next position in `order` (see `_written`)
         self.db_seen: int = -1
         self.last_completed: str | None = None
         self.crashed = False
@@ -122,8 +124,8 @@ class KeyMonitor:
             self._kinds[event.op] = event.kind
             if event.kind != "read":
                 self._before_read = None
-                if event.kind == "write":
-                    self.order.setdefault(event.value, len(self.order))
+                if event.kind in WRITES:
+                    self._written(event)
                     self._values[event.op] = event.value
         elif isinstance(event, Fail):
             if self._kinds.get(event.op) == "write":
@@ -148,6 +150,18 @@ class KeyMonitor:
         if isinstance(event, DbObserved):
             self.db_seen = max(self.db_seen, self.order.get(event.value, -2))
         return None
+
+    def _written(self, event: Invoke) -> None:
+        """Note the order of a written value, for attributing a clause: a value's first
+        write, except None, which each delete writes again (a DB that goes back from
+        None to a value written before the delete regressed)."""
+        if event.kind == DELETE:
+            self.order[None] = self._order_next
+        elif event.value not in self.order:
+            self.order[event.value] = self._order_next
+        else:
+            return
+        self._order_next += 1
 
     # ---- exact mode -------------------------------------------------------------------
 
@@ -200,9 +214,9 @@ class KeyMonitor:
                     rg.run(((reg.READ, event.op, self.key, None),))
                 else:
                     self._before_read = None
-                    if event.kind == "write":
+                    if event.kind in WRITES:
                         if facts:
-                            self.order.setdefault(event.value, len(self.order))
+                            self._written(event)
                             self._values[event.op] = event.value
                         rg.run(((reg.WRITE, event.op, self.key, event.value),))
                 return None

@@ -61,9 +61,23 @@ it is dropped, which bounds memory by the clusters that can still be read (write
 or failed and unread, and the few whose operations overlap the present).
 
 A value written again after its first cluster died starts a new cluster (each write of
-it a distinct cluster, like each delete a distinct tombstone): exact, because no read
-can be explained by the dead one. Two live clusters of one value are outside this
-algorithm (`NotUnique`).
+it a distinct cluster): exact, because no read can be explained by the dead one. Two live
+clusters of one value are outside this algorithm (`NotUnique`).
+
+Deletes. A delete is a write of None (model.vocabulary.WRITES), so None, the initial value
+of a key never written, is a value written many times. Each delete is its own cluster, a
+distinct tombstone, and a read of None (or a DB observation of no row) is matched against
+the tombstones, and the initial None, by the rule above: the clusters of None never
+overlap in life, because a delete invoked while an earlier None cluster (the initial one
+or an earlier delete's) can still be read raises `NotUnique`. So a read of None names
+exactly one live cluster, the only one that can explain it (a read of a dead one is a
+violation whichever it would be), and every read's write is determined, as the theorem
+needs: the algorithm stays exact, never guessing among tombstones. Letting a read of None
+stand for any of several live tombstones was rejected, for the reason repeated values are
+(docs/HISTORY.md): a read would stand for a set of writes, the NP-complete problem. A key
+whose delete meets a live None cluster (a delete of a key never written, two deletes with
+no write between them that has made the first unreadable) goes to the explanation search
+with its budget (model.monitor), as a repeated value does.
 """
 
 from __future__ import annotations
@@ -75,6 +89,7 @@ from attrs import frozen
 
 from model.events import Crash, DbObserved, Event, Fail, Invoke, Ok
 from model.verdict import CONFORMS, VIOLATES, Verdict, Violation
+from model.vocabulary import WRITES
 
 __all__ = ["CRASH", "DB", "FAIL", "NOTHING", "OK", "READ", "WRITE", "Conflict", "NotUnique", "RegisterChecker",
            "Row", "check_register", "evidence_events", "rows"]
@@ -153,16 +168,16 @@ Row = tuple[int, Hashable, "str | None", "str | None"]
 
 
 def rows(events: Iterable[Event]) -> Iterator[Row]:
-    """The rows of `events`: (READ, op, key, None), (WRITE, op, key, value), (OK, op, None,
-    result), (FAIL, op, None, None), (DB, None, key, value), (CRASH, None, None, None), or
-    (NOTHING, None, None, None) for a flush, a fault, the clock."""
+    """The rows of `events`: (READ, op, key, None), (WRITE, op, key, value) (a delete: value
+    None), (OK, op, None, result), (FAIL, op, None, None), (DB, None, key, value), (CRASH,
+    None, None, None), or (NOTHING, None, None, None) for a flush, a fault, the clock."""
     for e in events:
         if isinstance(e, Ok):
             yield OK, e.op, None, e.result
         elif isinstance(e, Invoke):
             if e.kind == "read" and e.key is not None:
                 yield READ, e.op, e.key, None
-            elif e.kind == "write" and e.key is not None:
+            elif e.kind in WRITES and e.key is not None:
                 yield WRITE, e.op, e.key, e.value
             else:
                 yield NOTHING, None, None, None
@@ -194,7 +209,7 @@ class _Key:
         self.reads: dict[Hashable, int] = {}  # open reads -> invocation, oldest first
         self.oldest = _NEVER  # the oldest open read's invocation
 
-    def invoke_write(self, op: Hashable, value: str, t: int) -> _Cluster:
+    def invoke_write(self, op: Hashable, value: str | None, t: int) -> _Cluster:
         """A write of `value` invoked at `t`: its cluster (`run` makes the common case inline)."""
         if value in self.clusters and self.retire:
             self.sweep()  # is the earlier write of it dead?

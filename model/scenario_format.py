@@ -24,6 +24,7 @@ from typing import Any
 from model.policies import POLICIES as _POLICY_TABLE
 from model.vocabulary import (
     CRASH,
+    DELETE,
     FLUSH,
     KEYED_OPERATIONS,
     OPERATIONS,
@@ -38,7 +39,8 @@ FORMAT = "cache-conformance/scenario@1"
 KEY = "k"
 #: Every name a scenario may give its policy (aliases included).
 POLICIES = tuple(name for p in _POLICY_TABLE.values() for name in (p.name, *p.aliases))
-OPS = OPERATIONS
+#: Every operation but delete: the protocol models (model/protocols) have not learned it.
+OPS = tuple(o for o in OPERATIONS if o != DELETE)
 #: The scenario's name for a clock advance past every TTL (the harness's fault "clock").
 CLOCK_ADVANCE = "clock-advance"
 #: The fault model's store faults, a clock advance, an application crash, and a flush

@@ -28,8 +28,9 @@ class KeyState:
     """One explanation of a key's history so far.
 
     Attributes:
-        value: the latest linearized write: what a linearizable read returns.
-        db: what the DB holds for the key in this explanation.
+        value: the latest linearized write: what a linearizable read returns (None: absent,
+            initially or after a delete, which is a write of None).
+        db: what the DB holds for the key in this explanation (None: no row).
         pending: linearized (acknowledged) writes not yet persisted, oldest first
             (buffered policies only).
         open_writes: (op, value) of writes invoked and not yet linearized.
@@ -45,9 +46,9 @@ class KeyState:
 
     value: str | None
     db: str | None
-    pending: tuple[str, ...] = ()
-    open_writes: frozenset[tuple[int, str]] = frozenset()
-    limbo: frozenset[tuple[int, str]] = frozenset()
+    pending: tuple[str | None, ...] = ()  # None: a pending delete
+    open_writes: frozenset[tuple[int, str | None]] = frozenset()
+    limbo: frozenset[tuple[int, str | None]] = frozenset()
     done_writes: frozenset[int] = frozenset()
     open_reads: frozenset[int] = frozenset()
     read_results: frozenset[tuple[int, str | None]] = frozenset()

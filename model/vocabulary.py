@@ -4,7 +4,7 @@ CLI's parsers) spells them from here, so a new operation or fault is added once.
 
     >>> from model.vocabulary import OPERATIONS, STORE_FAULTS
     >>> OPERATIONS
-    ('write', 'read', 'flush')
+    ('write', 'read', 'flush', 'delete')
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ __all__ = [
     "WRITE",
     "READ",
     "FLUSH",
+    "DELETE",
+    "WRITES",
     "OPERATIONS",
     "REQUIRED_OPERATIONS",
     "KEYED_OPERATIONS",
@@ -27,18 +29,28 @@ __all__ = [
 ]
 
 #: An operation of the subject contract.
-OpKind = Literal["write", "read", "flush"]
+OpKind = Literal["write", "read", "flush", "delete"]
 
 WRITE: Final = "write"
 READ: Final = "read"
 FLUSH: Final = "flush"
+#: Invalidate or remove a key: the DB no longer holds it, reads return None until a new write.
+DELETE: Final = "delete"
 
 #: Every operation a client may call, in the order the parsers and the docs list them.
-OPERATIONS: Final[tuple[OpKind, ...]] = (WRITE, READ, FLUSH)
-#: What every subject must have; `flush` is optional (a subject without one has nothing to persist on demand).
+#: Appended, never reordered.
+OPERATIONS: Final[tuple[OpKind, ...]] = (WRITE, READ, FLUSH, DELETE)
+#: What every subject must have; `flush` and `delete` are optional (a subject without a
+#: flush has nothing to persist on demand; one without a delete is never asked to delete).
 REQUIRED_OPERATIONS: Final[tuple[OpKind, ...]] = (WRITE, READ)
 #: The operations that name a key (flush applies to all of them).
-KEYED_OPERATIONS: Final[tuple[OpKind, ...]] = (WRITE, READ)
+KEYED_OPERATIONS: Final[tuple[OpKind, ...]] = (WRITE, READ, DELETE)
+#: The operations that set a key's value. A delete is a write of the absent value: its
+#: Invoke carries value None, and everything the contract, the register checker and the
+#: monitor say about a write (it takes effect once inside its interval; failed, it is
+#: indeterminate; buffered, it is pending until persisted) holds for it with that value.
+#: This is the one place that says so; the others test `kind in WRITES`.
+WRITES: Final[tuple[OpKind, ...]] = (WRITE, DELETE)
 
 #: Faults of the stores, injected by the harness between (or inside) subject calls.
 #: The order is part of what a `--seed` draws (the Hypothesis machine lists its fault

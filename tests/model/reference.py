@@ -8,7 +8,7 @@ state is the set of operations linearized so far and the register's value, memoi
 each step linearizes an operation that no pending operation must precede. Exponential in
 general, meant for at most about 12 operations per key.
 
-Semantics (per key; written values are unique):
+Semantics (per key; written values need not be unique: the search tries every order):
 
 - time is the position of an event in the history (equal timestamps are ordered as seen);
 - a write completed with Ok takes effect once, between its invocation and its completion;
@@ -20,7 +20,10 @@ Semantics (per key; written values are unique):
 - a read completed with Ok returns the latest write that took effect before it (the
   initial value, None unless given, when there is none); a failed read constrains nothing;
 - a DB observation (DbObserved) is a read that takes effect at the instant it is seen
-  (write-through: the DB and what reads return move together).
+  (write-through: the DB and what reads return move together);
+- a delete is a write of None (the key absent), with all of a write's rules: a read after
+  it returns None until the next write takes effect. None is then a value written many
+  times, which this search handles as any value (its state is the register's value).
 """
 
 from __future__ import annotations
@@ -43,8 +46,10 @@ def linearizable(events: Iterable[Event], key: str | None = None, initial: str |
     crashes: list[int] = []
     for t, e in enumerate(events):
         if isinstance(e, Invoke):
-            if e.kind in ("write", "read") and (key is None or e.key == key):
-                ops[e.op] = [e.kind, e.value, t, _NEVER, None]
+            if e.kind in ("write", "read", "delete") and (key is None or e.key == key):
+                # A delete is a write of None: its Invoke's value is None.
+                kind = "read" if e.kind == "read" else "write"
+                ops[e.op] = [kind, e.value, t, _NEVER, None]
         elif isinstance(e, Ok):
             o = ops.get(e.op)
             if o is not None and o[4] is None:

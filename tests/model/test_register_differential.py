@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model import Contract, Crash, DbObserved, Fail, Invoke, Ok, check_history, policy
-from model.register import RegisterChecker, check_register
+from model.register import NotUnique, RegisterChecker, check_register
 from tests.model.reference import linearizable
 
 KEY = "k"
@@ -40,13 +40,16 @@ _WEIGHTS = {"complete": 6, "invoke": 7, "moment": 4, "late": 2, "db": 1, "crash"
 
 
 def simulate(choices: _Choices, n_clients: int, n_ops: int, fail_rate: float, crashes: bool = True,
-             key: str = KEY) -> list:
+             key: str = KEY, deletes: float = 0.0, initial: str | None = None) -> list:
     """A history of one key produced by a simulated linearizable register: each write takes
     effect once inside its interval (a failed one possibly after it, or never), each read
     returns the value at one moment inside its interval; then, one time in three, one
-    read's result is replaced by another value (written, initial, or never written)."""
+    read's result is replaced by another value (written, initial, or never written).
+
+    `deletes`: the chance that a write is a delete (a write of None: Invoke kind "delete",
+    value None); 0 draws exactly as before deletes existed."""
     events: list = []
-    value: str | None = None
+    value: str | None = initial
     busy: dict[int, list] = {}  # client -> [op, kind, value, applied / (read result,)]
     limbo: list[str] = []  # failed writes not yet applied, that may still apply
     written: list[str] = []
@@ -64,6 +67,10 @@ def simulate(choices: _Choices, n_clients: int, n_ops: int, fail_rate: float, cr
             op += 1
             started += 1
             if choices.chance(0.5):
+                if deletes and choices.chance(deletes):
+                    busy[c] = [op, "write", None, False]
+                    events.append(Invoke(op, f"c{c}", "delete", key, None, t))
+                    continue
                 v = f"v{op}"
                 written.append(v)
                 busy[c] = [op, "write", v, False]
@@ -124,15 +131,17 @@ def simulate(choices: _Choices, n_clients: int, n_ops: int, fail_rate: float, cr
 
 @st.composite
 def register_histories(draw, max_ops: int = 10, clients: tuple[int, int] = (2, 4),
-                       fail_rate: float | None = None, crashes: bool = True):
+                       fail_rate: float | None = None, crashes: bool = True, deletes: float = 0.0,
+                       initial: str | None = None):
     """`simulate`'s histories: 1 to `max_ops` operations by a number of clients in
-    `clients`, a failure rate of writes of 5 % or 30 % unless given."""
+    `clients`, a failure rate of writes of 5 % or 30 % unless given, a chance `deletes`
+    that a write is a delete, from the value `initial`."""
     n_clients = draw(st.integers(*clients))
     if fail_rate is None:
         fail_rate = draw(st.sampled_from([0.05, 0.3]))
     n_ops = draw(st.integers(1, max_ops))
     numbers = list(draw(st.binary(min_size=8 * max_ops, max_size=12 * max_ops)))
-    return simulate(_Choices(numbers), n_clients, n_ops, fail_rate, crashes)
+    return simulate(_Choices(numbers), n_clients, n_ops, fail_rate, crashes, deletes=deletes, initial=initial)
 
 
 def _is_read(events: list, e) -> bool:
@@ -208,3 +217,59 @@ def _two_keys(draw):
 def test_keys_are_checked_independently(parts):
     a, b, merged = parts
     assert _fast_verdict(merged) == (_fast_verdict(a) and _fast_verdict(b))
+
+
+# ---- deletes ---------------------------------------------------------------------------
+
+
+def _deleting(initial: str | None):
+    return register_histories(max_ops=8, deletes=0.4, initial=initial)
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.data(), initial=st.sampled_from([None, "v0"]))
+def test_deletes_agree_with_the_reference(data, initial):
+    """Histories with deletes (writes of None: None is then written many times): the
+    reference, the explanation search and the monitor (model.register, sent back to the
+    search by NotUnique when a delete meets a None that can still be read) agree; the fast
+    checker agrees whenever it takes the history (it never guesses among tombstones)."""
+    history = data.draw(_deleting(initial))
+    init = {KEY: initial}
+    ref = linearizable(history, initial=initial)
+    v = check_history(Contract(policy("write-through")), history, init, limit=10**6, exact=False)
+    assert (v.status == "CONFORMS") == ref, v
+    for name in ("write-through", "cache-aside"):
+        m = check_history(Contract(policy(name)), history, init)
+        assert m.status != "UNKNOWN" and (m.status == "CONFORMS") == ref, m
+    try:
+        fast = RegisterChecker(init, sweep_from=1).check(history) is None
+    except NotUnique:
+        return
+    assert fast == ref
+
+
+def test_a_read_after_a_delete_returns_none():
+    """The contract's meaning of a delete, in both checkers: a read after a completed
+    delete and before a new write returns None; the value before it is a violation."""
+    wt = Contract(policy("write-through"))
+    base = [Invoke(1, "c0", "write", KEY, "v1", 0), Ok(1, None, 1),
+            Invoke(2, "c0", "delete", KEY, None, 2), Ok(2, None, 3),
+            Invoke(3, "c0", "read", KEY, None, 4)]
+    good = base + [Ok(3, None, 5), DbObserved(KEY, None, 6)]
+    bad = base + [Ok(3, "v1", 5)]
+    for exact in (True, False):
+        assert check_history(wt, good, exact=exact).status == "CONFORMS"
+        v = check_history(wt, bad, exact=exact)
+        assert v.status == "VIOLATES" and v.violation.clause == "linearizable-reads", v
+    assert check_register(good).status == "CONFORMS"
+    assert check_register(bad).status == "VIOLATES"
+    # The DB keeping the row after an acknowledged delete: durable on ack is broken.
+    kept = base[:4] + [DbObserved(KEY, "v1", 4)]
+    assert check_history(wt, kept).violation.clause == "durable-on-ack"
+    # Write-behind: a delete is pending like a write; a put applied after it (the DB goes
+    # back to the value the delete removed) is not explained.
+    wb = Contract(policy("write-behind"))
+    flushed = base[:4] + [Invoke(4, "c0", "flush", None, None, 4), Ok(4, None, 5)]
+    assert check_history(wb, flushed + [DbObserved(KEY, None, 6)]).status == "CONFORMS"
+    v = check_history(wb, flushed + [DbObserved(KEY, "v1", 6)])
+    assert v.status == "VIOLATES" and v.violation.clause == "eventual-persistence", v
