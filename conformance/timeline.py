@@ -467,15 +467,15 @@ def _svg(report: Any, tl: Timeline) -> str:
         if tl.note:
             labels.reserve(width - 8 - 8.4 * len(name), width - 8, y, 12)
     # Axis: history index of every event position, virtual time where it changes.
-    out.append('<g class="axis"><text x="4" y="14">event</text><text x="4" y="28">time</text>')
-    labels.reserve(4, 4 + _text_width("event", 9), 14, 9)
-    labels.reserve(4, 4 + _text_width("time", 9), 28, 9)
+    out.append('<g class="axis"><text x="4" y="12">event</text><text x="4" y="25">time</text>')
+    labels.reserve(4, 4 + _text_width("event", 9), 12, 9)
+    labels.reserve(4, 4 + _text_width("time", 9), 25, 9)
     last_time = None
     for s in tl.slots:
         if s.events:
-            out.append(labels.text(_x(s.x), 14, 9, "middle", (f"#{_index_label(s)}",)))
+            out.append(labels.text(_x(s.x), 12, 9, "middle", (f"#{_index_label(s)}",)))
         if s.time is not None and s.time != last_time:
-            out.append(labels.text(_x(s.x), 28, 9, "middle", (f"t={s.time:g}",)))
+            out.append(labels.text(_x(s.x), 25, 9, "middle", (f"t={s.time:g}",)))
             last_time = s.time
     out.append("</g>")
     # Faults and the end of the run: marks across every lane, labelled above the first.
@@ -487,7 +487,7 @@ def _svg(report: Any, tl: Timeline) -> str:
         if isinstance(ev, (Fault, Crash)):
             x = _x(s.x)
             described = _describe(ev)
-            text, ty = labels.place(x + 4, (TOP - 4, TOP - 15, TOP - 26), 11, "start",
+            text, ty = labels.place(x + 4, (TOP - 4, TOP - 18, TOP - 32), 11, "start",
                                     (described.removeprefix("fault "),), full=described)
             cls = "fault crash" if isinstance(ev, Crash) else "fault"
             kind = "crash" if isinstance(ev, Crash) else ev.kind
@@ -496,7 +496,7 @@ def _svg(report: Any, tl: Timeline) -> str:
                           f'<line x1="{x:.0f}" x2="{x:.0f}" y1="{ty - 10}" y2="{lanes_bottom}"/>{text}</g>')
     if tl.slots and tl.slots[-1].kind == "end":
         x = _x(tl.slots[-1].x)
-        text, _ = labels.place(x - 4, (TOP - 4, TOP - 15, TOP - 26), 11, "end", ("end of run ✗", "end ✗"),
+        text, _ = labels.place(x - 4, (TOP - 4, TOP - 18, TOP - 32), 11, "end", ("end of run ✗", "end ✗"),
                                cls="violation-label")
         faults.append(f'<g class="end violation"><line x1="{x:.0f}" x2="{x:.0f}" y1="{TOP - 14}" '
                       f'y2="{lanes_bottom}"/>{text}</g>')
@@ -537,7 +537,7 @@ def _svg(report: Any, tl: Timeline) -> str:
                 out.append(f'<line class="step {e(store)}" data-store="{e(store)}" data-call="{e(call)}" '
                            f'x1="{_x(s.x):.0f}" x2="{_x(s.x):.0f}" y1="16" y2="46">'
                            f'<title>{e(_step_text(s.step))}</title></line>')
-                text, _ = labels.place(_x(s.x), (57, 67), 9, "middle", (f"{store}.{call}",), cls="step-label",
+                text, _ = labels.place(_x(s.x), (56, 67), 9, "middle", (f"{store}.{call}",), cls="step-label",
                                        dy=y, full=_step_text(s.step))
                 texts.append(text)
         out += [t for t in texts if t]

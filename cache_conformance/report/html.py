@@ -229,9 +229,10 @@ def render_html(report: Report) -> str:
     timeline_css = next((m.group(1) for r in report.checks if r.result.timeline_html
                          for m in [_STYLE.search(r.result.timeline_html)] if m), "")
     if timeline_css:
-        # The timelines' own stylesheet, for their inline SVGs only (not the state graphs);
-        # body and table rules above win.
-        scoped = re.sub(r"(^|[}\n,])\s*svg\b", r"\1#counterexamples svg", timeline_css)
+        # The timelines' own stylesheet, for their inline SVGs only (not the state graphs),
+        # scoped by :where() so that its rules keep the specificity they have on the timeline's
+        # own page (`text.step-label` still beats `svg text`); body and table rules above win.
+        scoped = re.sub(r"(^|[}\n,])\s*svg\b", r"\1:where(#counterexamples) svg", timeline_css)
         parts.append(f"<style>{scoped}{_CSS}</style>")
     parts += ["</head><body>", "<h1>cache-conformance report</h1>",
               (f'<p class="meta">Backend: <b>{_e(report.backend)}</b>. Wall time: <b id="wall">{report.seconds:.1f} s</b>. '
