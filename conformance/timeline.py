@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -304,8 +304,25 @@ def _violation_lines(report: Any, tl: Timeline) -> list[tuple[str, str | None]]:
     if v is None:
         return [("", None), (f"{report.verdict.status}: no violation to show (the last example run is drawn)", None)]
     key = f" on key {v.key!r}" if v.key is not None else ""
-    return [("", None), (f"VIOLATION of {v.clause}{key} at {_where(tl)}", "violation"),
-            (f"  expected: {v.expected}", None), (f"  observed: {v.observed}", "violation")]
+    lines = [("", None), (f"VIOLATION of {v.clause}{key} at {_where(tl)}", "violation"),
+             (f"  expected: {v.expected}", None), (f"  observed: {v.observed}", "violation")]
+    place = getattr(v, "place", None)
+    if place is not None:  # a subject's exception: where in its code, and where it was raised
+        lines.append((f"  subject code: {place.subject}", None))
+        if place.raised is not None:
+            lines.append((f"  raised in: {place.raised}", None))
+    return lines
+
+
+def _place_rows(v: Any, e: Callable[[str], str]) -> list[str]:
+    """The subject's exception's place (model.ErrorPlace), as definition-list rows."""
+    place = getattr(v, "place", None)
+    if place is None:
+        return []
+    rows = [f'<dt>subject code</dt><dd class="place">{e(str(place.subject))}</dd>']
+    if place.raised is not None:
+        rows.append(f'<dt>raised in</dt><dd class="place">{e(str(place.raised))}</dd>')
+    return rows
 
 
 def _colour(lines: list[tuple[str, str | None]]) -> str:
@@ -594,7 +611,8 @@ def render_html(report: Any) -> str:
                   f'<dt>where</dt><dd class="at">{e(at)}</dd>',
                   f'<dt>key</dt><dd class="key">{e(repr(v.key))}</dd>' if v.key is not None else "",
                   f'<dt>expected</dt><dd class="expected">{e(v.expected)}</dd>',
-                  f'<dt>observed</dt><dd class="observed">{e(v.observed)}</dd>', "</dl></section>"]
+                  f'<dt>observed</dt><dd class="observed">{e(v.observed)}</dd>', *_place_rows(v, e),
+                  "</dl></section>"]
     elif report.verdict.reason:
         parts.append(f'<p class="reason">{e(report.verdict.reason)}</p>')
     if report.note:

@@ -121,3 +121,15 @@ def test_a_violation_that_is_no_exception_has_no_place(tmp_path):
     assert code == 1
     data = json.loads(out_json.read_text(encoding="utf-8"))
     assert data["clause"] != "subject-error" and data["place"] is None
+
+
+def test_the_html_timeline_and_the_text_timeline_show_the_place(tmp_path):
+    page = tmp_path / "report.html"
+    code, out, err = _check(f"{S}:library_bug", "--policy", "write-through", "--examples", "50",
+                            "--html", str(page))
+    assert code == 1, err
+    html_text = page.read_text(encoding="utf-8")
+    assert f'<dt>subject code</dt><dd class="place">{SUBJECTS}, line {_line("library")}, in read</dd>' in html_text
+    assert '<dt>raised in</dt><dd class="place">' in html_text and "decoder.py" in html_text
+    # The text timeline under the verdict says it too, indented with its expected/observed.
+    assert f"  subject code: {SUBJECTS}, line {_line('library')}, in read\n" in out, out
