@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from model import Violation
-from model.vocabulary import READ, WRITE
+from model.vocabulary import DELETE, READ, WRITE
 
 from conformance.calls import context
 from conformance.errors import Crashed
@@ -72,6 +72,8 @@ def _client_body(host: BatchHost, task: Task) -> None:
                     r = subject.write(key, value)
                 elif kind == READ:
                     r = subject.read(key)
+                elif kind == DELETE:
+                    r = subject.delete(key)
                 else:
                     fn = getattr(subject, "flush", None)
                     r = fn() if callable(fn) else None

@@ -37,7 +37,8 @@ def parse_ops(text: str) -> list[tuple[str, str, str | None, str | None]]:
     for part in text.replace(",", " ").split():
         fields = part.split(":")
         if len(fields) < 2 or fields[1] not in OPERATIONS or (fields[1] != FLUSH and len(fields) < 3):
-            raise UsageError(f"bad operation {part!r}: expected client:write:key, client:read:key or client:flush")
+            raise UsageError(f"bad operation {part!r}: expected client:write:key, client:read:key, "
+                             "client:delete:key or client:flush")
         client, kind = fields[0], fields[1]
         key = fields[2] if kind != FLUSH else None
         value = None

@@ -15,7 +15,10 @@ How to read it:
 * Swarm testing is kept by hand: each example first draws which optional actions (faults,
   clock advances, crashes) it may use at all, so examples with "db-down but never db-up"
   (and the like) are common.
-* Each action is a named function below (`write_or_read`, `flush`, `advance`, `crash`,
+* A subject with the optional `delete` also draws deletes (`MENU`'s last entry); one
+  without it draws exactly as it did before deletes existed. Concurrent batches do not
+  draw deletes yet (their draws would change every seed of a concurrent check).
+* Each action is a named function below (`write_or_read` (and delete), `flush`, `advance`, `crash`,
   `evict`, `db_timeout`, `other_fault`, `concurrent`), listed in `ACTIONS`.
 
 Determinism: a `--seed` is a sequence of draws, so what the machine draws, and in which
@@ -33,7 +36,7 @@ from attrs import frozen
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
-from model.vocabulary import CLOCK, CRASH, FLUSH, READ, STORE_FAULTS, WRITE
+from model.vocabulary import CLOCK, CRASH, DELETE, FLUSH, READ, STORE_FAULTS, WRITE
 
 from conformance.run import Run
 from conformance.strategies import Chooser, DrawnChooser, PCTChooser
@@ -82,6 +85,7 @@ class Situation:
     db_down: bool
     cache_down: bool
     concurrent: bool          # the check has several clients or instances
+    has_delete: bool = False  # the subject has delete() (the subject contract's optional one)
 
     def holds(self, when: str, action: str) -> bool:
         return when == "always" or (action in self.enabled if when == "enabled" else getattr(self, when))
@@ -112,6 +116,10 @@ MENU: tuple[Weight, ...] = (
     Weight("db-up", 1, "db_down", "healing is always possible while the DB is down, whether or not it was drawn"),
     Weight("cache-up", 1, "cache_down", "likewise for the cache"),
     Weight(CONCURRENT, 4, "concurrent", "as often as reads and writes: races show only inside batches"),
+    # Last, and only for a subject with delete(): every menu of a subject without one is
+    # what it was before deletes existed, so its seeds draw the same examples.
+    Weight(DELETE, 2, "has_delete", "half as often as writes: a delete between writes and reads of its key "
+                                     "is where a resurrected or half-done delete shows"),
 )
 
 
@@ -149,7 +157,7 @@ def write_or_read(m: "_Machine", action: str, sub: int, data: st.DataObject | No
     run, keys = m.run, m.spec.keys
     choices = keys
     f = run.env.faults
-    if action == WRITE and (f.db_down or f.cache_down or f.db_timeout is not None):
+    if action in (WRITE, DELETE) and (f.db_down or f.cache_down or f.db_timeout is not None):
         # Keep the indeterminate writes per key few (MAX_INDETERMINATE); when every key has
         # its share, read instead.
         choices = tuple(k for k in keys if run.indeterminate.get(k, 0) < MAX_INDETERMINATE) or keys
@@ -157,9 +165,12 @@ def write_or_read(m: "_Machine", action: str, sub: int, data: st.DataObject | No
             action = READ
     key = m.key(choices, sub)
     client = m.spec.clients[(sub // 16) % len(m.spec.clients)]
-    if action == WRITE:
+    if action in (WRITE, DELETE):
         before = run.indeterminate.get(key, 0)
-        run.write(key, run.fresh_value(), client)
+        if action == WRITE:
+            run.write(key, run.fresh_value(), client)
+        else:
+            run.delete(key, client)
         m.failed_write = run.indeterminate.get(key, 0) > before
     else:
         run.read(key, client)
@@ -220,7 +231,7 @@ Step = Callable[["_Machine", str, int, "st.DataObject | None"], None]
 
 #: The function of each action (any other action is a fault injected as it is named).
 ACTIONS: dict[str, Step] = {
-    READ: write_or_read, WRITE: write_or_read, FLUSH: flush, ADVANCE: advance, CRASH: crash,
+    READ: write_or_read, WRITE: write_or_read, DELETE: write_or_read, FLUSH: flush, ADVANCE: advance, CRASH: crash,
     "evict": evict, "db-timeout": db_timeout, CONCURRENT: concurrent,
 }
 
@@ -246,7 +257,7 @@ class _Machine(RuleBasedStateMachine):
         f = self.run.env.faults
         situation = Situation(self.enabled, callable(getattr(self.run.subject, "flush", None)),
                               f.db_timeout is not None, self.failed_write, f.db_down, f.cache_down,
-                              self.spec.n_clients > 1)
+                              self.spec.n_clients > 1, callable(getattr(self.run.subject, "delete", None)))
         menu = self.menus.get(situation)
         if menu is None:
             menu = self.menus[situation] = build_menu(situation, self.spec.faults)

@@ -29,7 +29,7 @@ from model import (
 )
 from model.policies import Policy
 from model.scenario_format import CLOCK_ADVANCE
-from model.vocabulary import FLUSH, OPERATIONS, READ, REQUIRED_OPERATIONS, STORE_FAULTS, WRITE
+from model.vocabulary import DELETE, FLUSH, OPERATIONS, READ, REQUIRED_OPERATIONS, STORE_FAULTS, WRITE, WRITES
 
 from conformance.backend import Backend, MemoryBackend, backend_expression
 from conformance.batch import run_batch
@@ -276,7 +276,7 @@ class Run:
             raise
         except Exception as e:  # noqa: BLE001 - a store failure or the subject's own error: the recorder judges
             recorder.complete(op, operation, Raised(e))  # raises unless a store failure
-            if operation.kind == WRITE and operation.key is not None:
+            if operation.kind in WRITES and operation.key is not None:
                 self.indeterminate[operation.key] = self.indeterminate.get(operation.key, 0) + 1
             return _FAILED
         recorder.complete(op, operation, Returned(result))
@@ -307,6 +307,17 @@ class Run:
         self._settle((key,))
         return None if r is _FAILED else r
 
+    def delete(self, key: str, client: str = "c0") -> None:
+        """subject.delete(key), observed: the subject contract's optional delete (remove or
+        invalidate `key`: the DB no longer holds it, reads return None until a new write).
+        A subject without one cannot be asked to delete (the machine never draws it)."""
+        subject = self._subject_of(client)
+        if not callable(getattr(subject, "delete", None)):
+            raise UsageError(f"the subject has no delete() method: cannot run delete({key!r})")
+        self.recorder.line(step("delete", key, **self._client_kw(client)))
+        self._call(Operation(client, DELETE, key), lambda: subject.delete(key))
+        self._settle((key,))
+
     def flush(self, client: str = "c0") -> None:
         """subject.flush() if the subject has one (nothing otherwise)."""
         fn = getattr(self._subject_of(client), "flush", None)
@@ -330,6 +341,8 @@ class Run:
         for c, kind, key, value in norm:
             if kind not in OPERATIONS or (kind != FLUSH and key is None) or (kind == WRITE and value is None):
                 raise UsageError(f"bad concurrent operation {(c, kind, key, value)!r}")
+            if kind == DELETE and not callable(getattr(self.subject, "delete", None)):
+                raise UsageError(f"the subject has no delete() method: cannot run {(c, kind, key)!r}")
         if schedule is not None:
             chooser = ReplayChooser(schedule, on_fault=self._schedule_fault)
             allow_crash = allow_crash or "!crash" in schedule

@@ -28,7 +28,7 @@ from conformance.errors import UsageError
 __all__ = ["Expr", "RunLine", "step", "render", "parse", "ScriptError", "STEPS"]
 
 #: The `run.…` calls a script may contain: the public steps of `conformance.Run`.
-STEPS = ("write", "read", "flush", "fault", "advance", "crash", "concurrent", "finish")
+STEPS = ("write", "read", "flush", "fault", "advance", "crash", "concurrent", "finish", "delete")
 
 
 class ScriptError(UsageError):

@@ -62,6 +62,9 @@ class DurableWriteBehind(WriteBehind):
     """
 
     durable = True
+    # No delete yet: the durable queue's records carry a value (`encode`), not a tombstone.
+    # `None` is what the harness reads as "no delete" (the machine never draws one).
+    delete = None  # type: ignore[assignment]
 
     def __init__(self, env: Any, *, queue_name: str | None = None, **kwargs: Any) -> None:
         name = queue_name if queue_name is not None else f"write-behind:{getattr(env, 'instance', 0)}"

@@ -81,6 +81,21 @@ class InvalidatingCache:
         """Bring the cache in line with the DB: here, delete the entry."""
         self._leases.invalidate(key)
 
+    def delete(self, key: str) -> None:
+        """Remove `key`: the DB row first, then the cache entry, as a write does.
+
+        Not a refill, whatever the policy: there is nothing to cache. A fill racing the
+        delete cannot put the old value back (its lease is gone with the entry, the same
+        argument as for a write, `leases`); a cache that cannot be reached leaves the key
+        suspect (read from the DB) and the entry stale for at most its TTL."""
+        try:
+            self._db.delete(key)
+        except TimeoutError:
+            # The delete may have committed: the cached value must not outlive it.
+            self._leases.invalidate(key)
+            raise
+        self._leases.invalidate(key)
+
     def read(self, key: str) -> str | None:
         return self._leases.lookup(key, self._load)
 

@@ -20,6 +20,11 @@ Invariants, and why each one matters:
   suspect and read from the DB until their entry is successfully deleted (`leases`).
 * **Misses fill under a lease**, exactly like the invalidating policies, so a fill cannot
   put back a value older than one a write stored meanwhile.
+* **A delete is a pending write of None** (a tombstone in the buffer): reads return None
+  at once, the cache entry is deleted, and the flush removes the DB row in its turn. It
+  coalesces with the key's writes, so a put queued before it is never applied after it
+  (the mutant `write_behind_resurrects` does), and it leaves the buffer only after its DB
+  delete, like a put (a failed flush keeps it: `write_behind_loses_failed_delete` does not).
 
 The volatile variant loses, on a crash, exactly the writes acknowledged since the last
 completed flush (the contract's "bounded loss"); `durable.DurableWriteBehind` loses none.
@@ -71,7 +76,8 @@ class WriteBehind:
         self._leases = LeasedCache(env, ttl=ttl, lease_ttl=DEFAULT_LEASE_TTL)
         self._lock = env.lock()  # guards _pending and orders the cache updates of writes
         self._flushing = env.lock()  # one flush at a time; taken before _lock, never after
-        self._pending: dict[str, str] = {}  # acknowledged, not yet committed: latest value per key
+        # Acknowledged, not yet committed: the latest value per key (None: a delete).
+        self._pending: dict[str, str | None] = {}
         self._closed = False
         self._start()
 
@@ -91,6 +97,13 @@ class WriteBehind:
             # Acknowledged even if the cache is down (the write is in the buffer); a failed
             # set makes the key suspect, so its old entry is not served once it is flushed.
             self._leases.store(key, value)
+
+    def delete(self, key: str) -> None:
+        """Remove `key`: a tombstone in the buffer (see the module docstring)."""
+        with self._lock:
+            self._pending[key] = None
+            # A delete that failed leaves the key suspect: its entry is not served.
+            self._leases.invalidate(key)
 
     def _accept(self, key: str, value: str) -> None:
         """Hook for the durable variant: make the write survive a crash before acking it."""
@@ -127,14 +140,25 @@ class WriteBehind:
                 # The latest value of each key, even if re-written since the list was taken.
                 batch = [(k, self._pending[k]) for k in keys[start:start + self.batch_size] if k in self._pending]
             if batch:
-                self._db.put_many(batch)  # atomic: all of the batch or none of it
+                self._commit(batch)
                 self._forget(batch)
 
-    def _forget(self, committed: list[tuple[str, str]]) -> None:
-        """Drop committed entries from the buffer, unless re-written since."""
+    def _commit(self, batch: list[tuple[str, str | None]]) -> None:
+        """Apply one batch to the DB, or raise: its puts in one atomic `put_many`, then its
+        deletes. A failure part-way leaves every entry pending; applying again what was
+        applied is harmless (the values are the latest)."""
+        puts = [(k, v) for k, v in batch if v is not None]
+        if puts:
+            self._db.put_many(puts)  # atomic: all of the batch or none of it
+        for k, v in batch:
+            if v is None:
+                self._db.delete(k)
+
+    def _forget(self, committed: list[tuple[str, str | None]]) -> None:
+        """Drop committed entries from the buffer, unless re-written (or deleted) since."""
         with self._lock:
             for key, value in committed:
-                if self._pending.get(key) == value:
+                if key in self._pending and self._pending[key] == value:
                     del self._pending[key]
 
     def _run(self) -> None:

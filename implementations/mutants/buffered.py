@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from implementations.mutants.base import WithoutDelete
 from implementations.memory.durable import DurableWriteBehind, coalesce, decode
 from implementations.memory.write_behind import WriteBehind
 
@@ -18,10 +19,12 @@ __all__ = [
     "write_behind_durable_without_queue",
     "durable_replay_reversed",
     "durable_ack_before_commit",
+    "write_behind_resurrects",
+    "write_behind_loses_failed_delete",
 ]
 
 
-class _DropsFailedBatch(WriteBehind):
+class _DropsFailedBatch(WithoutDelete, WriteBehind):  # type: ignore[misc]
     def _commit_pending(self) -> None:
         with self._lock:
             batch = list(self._pending.items())
@@ -38,7 +41,7 @@ def write_behind_drops_failed_batch(env: Any) -> WriteBehind:
     return _DropsFailedBatch(env)
 
 
-class _ClearsBeforeWrite(WriteBehind):
+class _ClearsBeforeWrite(WithoutDelete, WriteBehind):  # type: ignore[misc]
     def _commit_pending(self) -> None:
         with self._lock:
             batch = list(self._pending.items())
@@ -53,7 +56,7 @@ def write_behind_clears_before_write(env: Any) -> WriteBehind:
     return _ClearsBeforeWrite(env)
 
 
-class _StaleRequeue(WriteBehind):
+class _StaleRequeue(WithoutDelete, WriteBehind):  # type: ignore[misc]
     def __init__(self, env: Any) -> None:
         self._inflight: dict[str, str] = {}
         super().__init__(env)
@@ -89,7 +92,7 @@ def write_behind_stale_requeue(env: Any) -> WriteBehind:
     return _StaleRequeue(env)
 
 
-class _ReadSkipsBuffer(WriteBehind):
+class _ReadSkipsBuffer(WithoutDelete, WriteBehind):  # type: ignore[misc]
     def read(self, key: str) -> str | None:
         with self._lock:
             # BUG: the buffer is not consulted; the cache usually hides it, an eviction does not.
@@ -103,7 +106,7 @@ def write_behind_read_skips_buffer(env: Any) -> WriteBehind:
     return _ReadSkipsBuffer(env)
 
 
-class _FlushReturnsEarly(WriteBehind):
+class _FlushReturnsEarly(WithoutDelete, WriteBehind):  # type: ignore[misc]
     def flush(self) -> None:
         # BUG: "the worker will do it": returns before anything is persisted.
         return None
@@ -116,7 +119,7 @@ def write_behind_flush_returns_early(env: Any) -> WriteBehind:
     return _FlushReturnsEarly(env)
 
 
-class _ClaimsDurable(WriteBehind):
+class _ClaimsDurable(WithoutDelete, WriteBehind):  # type: ignore[misc]
     durable = True  # BUG: declared, but pending writes live only in process memory
 
 
@@ -127,7 +130,7 @@ def write_behind_durable_without_queue(env: Any) -> WriteBehind:
     return _ClaimsDurable(env)
 
 
-class _ReplayReversed(DurableWriteBehind):
+class _ReplayReversed(WithoutDelete, DurableWriteBehind):  # type: ignore[misc]
     def _replay_order(self, items: list[str]) -> list[tuple[str, str]]:
         decoded = [decode(item) for item in items]
         # BUG: replays newest first, then commits in that order: the oldest value of a key
@@ -145,7 +148,7 @@ def durable_replay_reversed(env: Any) -> DurableWriteBehind:
     return _ReplayReversed(env)
 
 
-class _AckBeforeCommit(DurableWriteBehind):
+class _AckBeforeCommit(WithoutDelete, DurableWriteBehind):  # type: ignore[misc]
     def __init__(self, env: Any, **kwargs: Any) -> None:
         self._taken: list[tuple[str, str]] = []
         super().__init__(env, **kwargs)
@@ -172,3 +175,54 @@ def durable_ack_before_commit(env: Any) -> DurableWriteBehind:
     acknowledged writes. Breaks bounded-loss (db-down during a flush, then crash; or a
     crash at the step between ack and put_many)."""
     return _AckBeforeCommit(env)
+
+
+class _Resurrects(WriteBehind):
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        self._deleted: set[str] = set()  # deleted since their last write: reads say None
+
+    def write(self, key: str, value: str) -> None:
+        super().write(key, value)
+        with self._lock:
+            self._deleted.discard(key)
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            # BUG: the row and the entry go at once, but the key's put stays queued.
+            self._db.delete(key)
+            self._leases.invalidate(key)
+            self._deleted.add(key)
+
+    def read(self, key: str) -> str | None:
+        with self._lock:
+            if key in self._deleted:
+                return None
+        return super().read(key)
+
+
+def write_behind_resurrects(env: Any) -> WriteBehind:
+    """Write-behind whose delete removes the DB row and the cache entry at once but leaves
+    the key's queued put in the buffer: the next flush applies the put after the delete,
+    and the deleted value comes back (Hazelcast #2158: a map entry removed while its
+    write-behind store was queued reappeared in the MapStore). Reads answer None until
+    then, so only the DB shows it. Breaks no-regression (write, delete, flush)."""
+    return _Resurrects(env)
+
+
+class _LosesFailedDelete(WriteBehind):
+    def _commit(self, batch: list[tuple[str, str | None]]) -> None:
+        try:
+            super()._commit(batch)
+        except (ConnectionError, TimeoutError):
+            # BUG: the batch's deletes are dropped from the buffer as if they were done.
+            self._forget([(k, v) for k, v in batch if v is None])
+            raise
+
+
+def write_behind_loses_failed_delete(env: Any) -> WriteBehind:
+    """Write-behind whose failed flush keeps its puts pending but forgets its deletes: the
+    error is reported, the delete is never retried, and once the key leaves the buffer
+    reads (and the DB) show the value it deleted. Breaks eventual-persistence (write, flush,
+    delete, a flush the DB fails (db-timeout or db-down), a flush)."""
+    return _LosesFailedDelete(env)

@@ -108,6 +108,15 @@ MUTANTS: tuple[Mutant, ...] = (
     _buffered("durable_ack_before_commit", "bounded-loss", ("db-down", "crash"), SEQUENTIAL,
               "queue entries acked before their DB commit; a crash in between loses them",
               also=(_LIN,)),
+    # Deletes (issue 20): each of these offers delete(), so the machine draws deletes.
+    _buffered("write_behind_resurrects", "no-regression", (), SEQUENTIAL,
+              "delete removes the row but leaves the queued put, which the flush applies after it",
+              also=("eventual-persistence", _LIN)),
+    _buffered("write_behind_loses_failed_delete", "eventual-persistence", ("db-timeout",), SEQUENTIAL,
+              "a failed flush keeps its puts but forgets its deletes",
+              also=(_LIN, "no-regression")),
+    _sync("write_through_delete_keeps_entry", "write-through", _LIN, (), SEQUENTIAL,
+          "delete removes the DB row, not the cache entry", also=("convergence",)),
 )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from implementations.mutants.base import WithoutDelete
 from implementations.memory.invalidating import CacheAside, ReadThrough, WriteAround, WriteThrough
 from implementations.memory.leases import STORE_ERRORS, LeasedCache, Loader
 
@@ -21,10 +22,11 @@ __all__ = [
     "cache_aside_delete_before_db",
     "write_around_fill_without_ttl",
     "read_through_fill_without_ttl",
+    "write_through_delete_keeps_entry",
 ]
 
 
-class _CacheFirst(WriteThrough):
+class _CacheFirst(WithoutDelete, WriteThrough):  # type: ignore[misc]
     def write(self, key: str, value: str) -> None:
         self._leases.store(key, value)  # BUG: the cache shows the value before the DB has it
         self._put(key, value)
@@ -37,7 +39,7 @@ def write_through_cache_first(env: Any) -> WriteThrough:
     return _CacheFirst(env)
 
 
-class _SwallowsDbError(WriteThrough):
+class _SwallowsDbError(WithoutDelete, WriteThrough):  # type: ignore[misc]
     def write(self, key: str, value: str) -> None:
         try:
             self._db.put(key, value)
@@ -52,7 +54,7 @@ def write_through_swallows_db_error(env: Any) -> WriteThrough:
     return _SwallowsDbError(env)
 
 
-class _SetRace(WriteThrough):
+class _SetRace(WithoutDelete, WriteThrough):  # type: ignore[misc]
     def _after_put(self, key: str, value: str) -> None:
         # BUG: a plain set of the written value. Two writers can put a then b in the DB and
         # set b then a in the cache: the cache keeps a, the DB b.
@@ -66,7 +68,7 @@ def write_through_set_race(env: Any) -> WriteThrough:
     return _SetRace(env)
 
 
-class _NoInvalidation(CacheAside):
+class _NoInvalidation(WithoutDelete, CacheAside):  # type: ignore[misc]
     def _after_put(self, key: str, value: str) -> None:
         pass  # BUG: the cached entry is left as it was
 
@@ -98,7 +100,7 @@ class _UnguardedLeases(LeasedCache):
         return value
 
 
-class _UnguardedFill(CacheAside):
+class _UnguardedFill(WithoutDelete, CacheAside):  # type: ignore[misc]
     leases_class = _UnguardedLeases
 
 
@@ -109,7 +111,7 @@ def cache_aside_unguarded_fill(env: Any) -> CacheAside:
     return _UnguardedFill(env)
 
 
-class _DeleteBeforeDb(CacheAside):
+class _DeleteBeforeDb(WithoutDelete, CacheAside):  # type: ignore[misc]
     def write(self, key: str, value: str) -> None:
         self._leases.invalidate(key)  # BUG: deleted first; a read can refill the old value
         self._put(key, value)
@@ -134,7 +136,7 @@ class _FillsForever(LeasedCache):
         return value
 
 
-class _NoTtlWriteAround(WriteAround):
+class _NoTtlWriteAround(WithoutDelete, WriteAround):  # type: ignore[misc]
     leases_class = _FillsForever
 
     def _after_put(self, key: str, value: str) -> None:
@@ -148,7 +150,7 @@ def write_around_fill_without_ttl(env: Any) -> WriteAround:
     return _NoTtlWriteAround(env)
 
 
-class _NoTtlReadThrough(ReadThrough):
+class _NoTtlReadThrough(WithoutDelete, ReadThrough):  # type: ignore[misc]
     leases_class = _FillsForever
 
 
@@ -157,3 +159,15 @@ def read_through_fill_without_ttl(env: Any) -> ReadThrough:
     makes an invalidation fail and the instance that knew dies (crash): the stale entry then
     never ends. Breaks convergence (cache-down, write, cache-up, crash)."""
     return _NoTtlReadThrough(env)
+
+
+class _DeleteKeepsEntry(WriteThrough):
+    def delete(self, key: str) -> None:
+        self._db.delete(key)  # BUG: the cache entry the write refreshed stays
+
+
+def write_through_delete_keeps_entry(env: Any) -> WriteThrough:
+    """Write-through whose delete removes the DB row but not the cache entry: reads keep
+    returning the deleted value from the cache until its TTL ends. Breaks
+    linearizable-reads (write, delete, read)."""
+    return _DeleteKeepsEntry(env)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from conformance.machine import MENU, Situation, build_menu
 from model.vocabulary import STORE_FAULTS
 
@@ -45,3 +47,39 @@ def test_the_table_builds_the_menus_the_machine_always_drew_from():
 
 def test_every_weight_says_why():
     assert all(w.why and w.copies > 0 for w in MENU)
+
+
+def test_delete_is_drawn_only_for_a_subject_with_one():
+    """A subject with the optional delete() gets deletes appended to every menu; one
+    without draws from the menus above, unchanged (its seeds draw what they drew)."""
+    faults = STORE_FAULTS
+    for flags in itertools.product((False, True), repeat=6):
+        without = build_menu(Situation(frozenset({"evict"}), *flags), faults)
+        with_delete = build_menu(Situation(frozenset({"evict"}), *flags, True), faults)
+        assert "delete" not in without
+        assert with_delete == without + ["delete"] * 2
+
+
+def test_run_delete_records_and_prints_a_step():
+    from conformance.errors import UsageError
+    from conformance.run import Run
+    from model import Invoke, Ok
+
+    run = Run("implementations.memory:write_through", policy="write-through")
+    try:
+        run.write("k0", "v1")
+        run.delete("k0")
+        assert run.read("k0") is None
+        assert "run.delete('k0')" in run.script()
+        kinds = [e.kind for e in run.events if isinstance(e, Invoke)]
+        assert kinds == ["write", "delete", "read"]
+        delete_op = next(e.op for e in run.events if isinstance(e, Invoke) and e.kind == "delete")
+        assert any(isinstance(e, Ok) and e.op == delete_op for e in run.events)
+    finally:
+        run.close()
+    run = Run("implementations.mutants.synchronous:cache_aside_no_invalidation", policy="cache-aside")
+    try:
+        with pytest.raises(UsageError, match="no delete"):
+            run.delete("k0")
+    finally:
+        run.close()
