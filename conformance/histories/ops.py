@@ -230,8 +230,8 @@ class Assembler:
             else:
                 yield r.line, unit, Ok(o.ops[0], r.value if o.f == "read" else None, t)
             return
-        if r.type == "fail" and o.f in ("write", CAS):
-            # Not applied. Reached only while scanning: the second reading left it out.
+        if r.type == "fail" and o.f in ("write", "delete", CAS):
+            # Not applied (a delete is a write of None: model.vocabulary.WRITES). Reached only while scanning: the second reading left it out.
             self.found.add(ordinal)
             self.cas_failed += o.f == CAS
             for op in o.ops:

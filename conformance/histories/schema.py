@@ -206,6 +206,8 @@ def read_lines(numbered: Iterable[tuple[int, str]]) -> Iterator[OpLine | tuple[i
             yield n, Tick(t)
 
 
+#: write, read, flush, delete (model.vocabulary.OPERATIONS): a delete names a key and no
+#: value (it writes the absent value: reads of null after it are matched against it).
 _FS = OPERATIONS
 
 
@@ -223,6 +225,9 @@ def _op(obj: dict[str, Any], kind: str, f: Any, t: float, n: int) -> OpLine:
             raise _fail(n, "expected a \"process\" (or an \"id\") on an invoke")
         key = _scalar(obj, "key", n, required=f != "flush", null=f == "flush")
         value = _scalar(obj, "value", n, required=f == "write", null=f != "write")
+        if f == "delete" and value is not None:
+            # Refused rather than ignored: it would read as a write of that value.
+            raise _fail(n, "expected no \"value\" on a delete invoke: a delete removes the key (reads return null)")
         return OpLine(n, kind, process, op_id, f, key, value if f == "write" else None, t)
     if f is not None and f not in _FS:
         raise _fail(n, f"expected \"f\" to be one of {', '.join(_FS)} (or crash, on an info line); got {json.dumps(f)[:40]}")
