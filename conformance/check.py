@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from model import CONFORMS, VIOLATES, Policy
-from model.vocabulary import HEALS
+from model.vocabulary import CLOCK, HEALS
 
 from conformance.backend import Backend
 from conformance.calls import OpRunner, Watchdog
@@ -137,7 +137,8 @@ def run_check(target: Target | str | Callable[..., Any], policy: str | Policy | 
             runner.close()
             return attrs.evolve(found, seconds=time.perf_counter() - started, seed=seed)
     tracker = Tracker()
-    machine = machine_for(make_run, chosen, keys, tracker, clients, instances, schedule)
+    machine = machine_for(make_run, chosen, keys, tracker, clients, instances, schedule,
+                          advance=faults is None or CLOCK in faults)
 
     def factory_fn() -> Any:
         return machine()

@@ -120,10 +120,21 @@ def test_process_exits_despite_non_daemon_threads_and_hangs():
     assert p.returncode == 1 and "liveness" in p.stdout
 
 
+def _raise_line() -> int:
+    lines = (HERE / "subjects.py").read_text(encoding="utf-8").splitlines()
+    start = next(i for i, t in enumerate(lines, 1) if t.startswith("def broken_factory"))
+    return next(i for i, t in enumerate(lines, 1) if i > start and "raise RuntimeError" in t)
+
+
 def test_bad_input_from_the_real_process_has_no_traceback():
     p = _cli("check", f"{S}:broken_factory", "--policy", "write-through")
     assert p.returncode == 2 and "Traceback" not in p.stderr
-    assert p.stderr.strip() == "cache-conformance check: error: cannot build the subject: factory tests.conformance.subjects:broken_factory(env) raised RuntimeError: cannot connect to my cache"
+    line = p.stderr.strip()
+    assert "\n" not in line
+    assert line.startswith("cache-conformance check: error: cannot build the subject: factory "
+                           "tests.conformance.subjects:broken_factory(env) raised RuntimeError: cannot connect to my cache")
+    # ... and where in the factory it raised (issue 19: a subject's error with its place).
+    assert line.endswith(f"(subject code: {HERE / 'subjects.py'}, line {_raise_line()}, in broken_factory)"), line
 
 
 def test_policies_lists_every_policy_and_clause():
