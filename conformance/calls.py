@@ -156,16 +156,19 @@ class OpRunner:
         return jobs
 
     def call(self, fn: Callable[[], Any], instance: Crashable | None, what: str, client: str | None = None,
-             *, inline: bool = False, on_hang: Callable[[], BaseException] | None = None) -> Any:
-        """fn() as `client` of `instance`. Raises Hung after the timeout, or, inline under a
-        watchdog, has the watchdog raise `on_hang()` (default: Hung) in its thread."""
+             *, inline: bool = False, on_hang: Callable[[], BaseException] | None = None,
+             timeout: float | None = None) -> Any:
+        """fn() as `client` of `instance`. Raises Hung after the timeout (`timeout`, else the
+        runner's), or, inline under a watchdog, has the watchdog raise `on_hang()` (default:
+        Hung) in its thread."""
+        limit = self.timeout if timeout is None else timeout
         watchdog = self.watchdog
         if inline and watchdog is not None and watchdog.ident == threading.get_ident():
             saved = context.instance, context.client
             context.instance, context.client = instance, client
             try:
-                return watchdog.during(time.monotonic() + self.timeout,
-                                       on_hang or (lambda: Hung(f"{what} did not return within {self.timeout:g} s")),
+                return watchdog.during(time.monotonic() + limit,
+                                       on_hang or (lambda: Hung(f"{what} did not return within {limit:g} s")),
                                        fn)
             finally:
                 context.instance, context.client = saved
@@ -175,9 +178,9 @@ class OpRunner:
         box: list[tuple[bool, Any]] = []
         done = threading.Event()
         jobs.put((fn, instance, box, done, client))
-        if not done.wait(self.timeout):
+        if not done.wait(limit):
             self._jobs = None  # abandon the stuck thread
-            raise Hung(f"{what} did not return within {self.timeout:g} s")
+            raise Hung(f"{what} did not return within {limit:g} s")
         ok, value = box[0]
         if ok:
             return value

@@ -234,9 +234,12 @@ class Run:
 
     def _build(self, instance: Instance) -> Any:
         what = f"factory {self.label}(env)"
+        # A factory may say it needs longer than an operation (`build_timeout`, seconds: an
+        # exec factory may wait for a process to start, then for its first reset).
+        limit = max(self.op_timeout, float(getattr(self.factory, "build_timeout", 0) or 0))
         try:
             subject = self.runner.call(lambda: self.factory(instance.env), instance, what,
-                                       inline=True, on_hang=lambda: self._hung(what))
+                                       inline=True, on_hang=lambda: self._hung(what, limit=limit), timeout=limit)
         except Hung as e:
             self.close()
             raise SubjectBuildError(f"cannot build the subject: {e.what}") from None
@@ -282,11 +285,12 @@ class Run:
         recorder.complete(op, operation, Returned(result))
         return result
 
-    def _hung(self, what: str, key: str | None = None) -> LivenessFailure:
+    def _hung(self, what: str, key: str | None = None, limit: float | None = None) -> LivenessFailure:
         # Called by the watchdog's thread while a call, or a worker run as a greenlet, is
         # still stuck (see calls.Watchdog).
-        return self.recorder.stuck(Violation("liveness", key, f"{what} returns within {self.op_timeout:g} s",
-                                             f"{what} did not return within {self.op_timeout:g} s"))
+        limit = self.op_timeout if limit is None else limit
+        return self.recorder.stuck(Violation("liveness", key, f"{what} returns within {limit:g} s",
+                                             f"{what} did not return within {limit:g} s"))
 
     @staticmethod
     def _client_kw(client: str) -> dict[str, str]:

@@ -92,6 +92,10 @@ class ExecFactory:
         self.argv = argv
         self.cwd, self.env = cwd, env
         self.start_timeout = float(start_timeout)
+        # What a factory call may take (read by the harness instead of the operation's
+        # timeout): waiting for a process to start, then its first reset, which loads the
+        # subject's code (a JVM's class loading), given as long again.
+        self.build_timeout = 2 * self.start_timeout
         self.spares = max(0, int(spares))
         self.stderr_limit = stderr_limit
         self.kill_on_crash = kill_on_crash

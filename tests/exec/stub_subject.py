@@ -70,6 +70,8 @@ if MODE == "silent":
     time.sleep(3600)
 if MODE == "children":
     start_children()
+if MODE == "slow-start":
+    time.sleep(1.0)  # a runtime that takes longer to start than an operation may take
 send({"type": "hello", "protocol": 99 if MODE == "bad-version" else 1, "subject": f"stub {MODE}",
       "capabilities": {"flush": True}})
 

@@ -145,3 +145,14 @@ def test_the_cli_prints_the_subjects_stderr_after_a_violation():
                 stdout=out, stderr=io.StringIO())
     assert code == 1
     assert "the subject's stderr (last 1 lines):\n  panic: out of memory" in out.getvalue()
+
+
+def test_waiting_for_a_process_to_start_is_not_an_operation_timing_out(exec_factory):
+    # Each crash needs a fresh process, which takes 1 s to say hello: longer than the
+    # operation timeout. The factory call that waits for it is the factory's build, whose
+    # limit the exec factory sets from its start timeout (`build_timeout`), not a hang.
+    factory = exec_factory(stub("slow-start"), spares=1)
+    assert factory.build_timeout >= factory.start_timeout
+    report = run_check(factory, policy="write-through", examples=3, op_timeout=0.5)
+    assert report.verdict.status == "CONFORMS", report.render()
+    assert factory.starts > 2 and factory.waited > 0.5, factory.stats()
