@@ -31,7 +31,7 @@ from cache_conformance.report.model import (
     Job,
     Report,
 )
-from cache_conformance.report.plan import DEFAULT_EXAMPLES, GATE_EXAMPLES, plan
+from cache_conformance.report.plan import DEFAULT_EXAMPLES, GATE_EXAMPLES, claim_jobs, plan
 
 __all__ = ["BUDGET_SECONDS", "JOB_TIMEOUT", "Progress", "build_report"]
 
@@ -77,7 +77,8 @@ def _time_limits(job_timeout: float | None, budget: float | None) -> str:
 def build_report(out_dir: Path, *, backend: str = "memory", examples: int | None = None,
                  seed: int = 0, workers: int = 2, budget: float | None = BUDGET_SECONDS,
                  progress: Progress | None = None, draw_graphs: bool = True,
-                 only: tuple[str, ...] = (), job_timeout: float | None = JOB_TIMEOUT) -> Report:
+                 only: tuple[str, ...] = (), job_timeout: float | None = JOB_TIMEOUT,
+                 claims_only: bool = False) -> Report:
     """Run everything and return the report (the files are not written here, except the
     state-graph pictures, under `out_dir/graphs`).
 
@@ -89,6 +90,9 @@ def build_report(out_dir: Path, *, backend: str = "memory", examples: int | None
             the Redis backend has none by default).
         only: run only the checks whose factory contains one of these strings (a partial
             report: every other check is UNKNOWN, "not selected").
+        claims_only: run only the checks the claims' evidence names (with the proofs and the
+            benchmarks, which only claims and the proof table use): the built-in, mutant
+            and seed-port rows not among them are UNKNOWN, "not selected".
         workers: checks run at a time, each in a process of its own.
         job_timeout: seconds after which one check is killed (UNKNOWN); None: no limit.
     """
@@ -115,12 +119,15 @@ def build_report(out_dir: Path, *, backend: str = "memory", examples: int | None
         if why:
             skipped.append(f"{why}; the Redis rows are SKIPPED")
             progress.note(why)
-    selected = [j for j in the_plan.jobs if not only or any(o in j.factory for o in only)]
+    wanted = claim_jobs(the_plan, backend) if claims_only else set(the_plan.jobs)
+    selected = [j for j in the_plan.jobs if j in wanted and (not only or any(o in j.factory for o in only))]
     results: dict[Job, CheckResult] = {
         j: CheckResult(j, UNKNOWN, reason=NOT_SELECTED)
         for j in the_plan.jobs if j not in selected}
     if only:
         budget_note += f"; a partial report: only checks of {', '.join(only)}"
+    if claims_only:
+        budget_note += "; a partial report: only the checks of the claims' evidence (--claims)"
     # One step per proof row run (the required rows of the proof table and the claims' own),
     # per check run and per benchmark: the bar ends at its total.
     progress.total(len(proof_pairs(the_plan.proofs)) + len(selected) + len(the_plan.benchmarks))

@@ -38,7 +38,7 @@ SKIPPED = "SKIPPED"
 UNKNOWN = "UNKNOWN"
 
 # The reason of a check a partial report (--only) did not run.
-NOT_SELECTED = "not selected: a partial report (--only)"
+NOT_SELECTED = "not selected: a partial report (--only, --claims)"
 
 
 @attrs.frozen(slots=True)
@@ -251,7 +251,7 @@ class Report:
         return out
 
     def left_out_line(self) -> str | None:
-        """One line for every row a partial report (--only) did not run, or None."""
+        """One line for every row a partial report (--only, --claims) did not run, or None."""
         groups = [(f"{BUILTIN}", sum(1 for r in self.rows(BUILTIN) if r.left_out)),
                   (f"{MUTANT}", sum(1 for r in self.rows(MUTANT) if r.left_out)),
                   (f"{SEED}", sum(1 for r in self.rows(SEED) if r.left_out)),
@@ -260,8 +260,8 @@ class Report:
         if not said:
             return None
         names = said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and " + said[-1]
-        return (f"{names} rows left out by --only are UNKNOWN (not selected: a partial report); "
-                "run without --only for their verdicts")
+        return (f"{names} rows left out by --only or --claims are UNKNOWN (not selected: a partial report); "
+                "run without them for their verdicts")
 
     def all_as_expected(self) -> str:
         """The sentence of a run that earns exit 0 (`problems` is empty), naming the claims

@@ -25,6 +25,7 @@ __all__ = [
     "REDIS_BUILTINS",
     "Plan",
     "RowSpec",
+    "claim_jobs",
     "job_of",
     "plan",
 ]
@@ -78,6 +79,11 @@ def job_of(item: Check, backend: str) -> Job:
     """The Job a claim's check item needs (Redis ports run on the Redis backend)."""
     return Job(item.factory, item.policy, item.clients, item.instances, item.faults,
                "redis" if needs_redis(item.factory) else "memory")
+
+
+def claim_jobs(the_plan: Plan, backend: str) -> set[Job]:
+    """The jobs the claims' evidence names (a report of the claims only: `--claims`)."""
+    return {job_of(e.item, backend) for claim in the_plan.claims for e in claim.evidence if isinstance(e.item, Check)}
 
 
 def _short(factory: str) -> str:

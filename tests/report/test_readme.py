@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cache_conformance.claims import load_register
+from cache_conformance.claims import Check, load_register
 from cache_conformance.commands.report import README_PATH, main
 from cache_conformance.report import readme_statuses, render_seeds_section, replace_readme_section
 from cache_conformance.report.markdown import SECTION_TITLE
@@ -55,14 +55,15 @@ def test_replacing_the_section_keeps_the_rest_of_the_readme() -> None:
 @pytest.mark.slow
 def test_the_claims_evidence_in_a_default_report_gives_the_readme_verdicts(tmp_path: Path) -> None:
     stream = io.StringIO()
-    # Every claim's evidence is a seed port's check (asserted below: a claim whose evidence
-    # was not run would have no verdict), so the report runs those, at the default budget,
-    # and leaves out the built-in and mutant rows, which tests/implementations checks.
+    # The report of the claims only (--claims: the checks their evidence names, the proofs
+    # and the benchmarks, at the default budget; a claim whose evidence was not run would
+    # have no verdict, asserted below); the built-in, mutant and seed-port rows are left
+    # out: tests/implementations and tests/seeds check those.
     # No time limit at all (neither the run's budget nor the per-check one): the verdicts
     # must not depend on how loaded the machine is. One check at a time, so that the test
     # shares the machine with the rest of the suite like any other test (not `serial`).
     main(["--out", str(tmp_path), "--no-progress", "--budget", "0", "--check-timeout", "0", "--jobs", "1",
-          "--only", "implementations.seeds."], stream=stream)
+          "--claims"], stream=stream)
     md = (tmp_path / "report.md").read_text()
     assert "Wall time" in md
     shown = readme_statuses(README_PATH.read_text(encoding="utf-8"))
@@ -79,3 +80,15 @@ def test_the_claims_evidence_in_a_default_report_gives_the_readme_verdicts(tmp_p
     assert skipped and all(f"claim {k} has no verdict" not in " ".join(problems) for k in skipped)
     assert all("--backend redis" in line for line in md.splitlines()
                if any(line.startswith(f"| `{k}`") for k in skipped))
+
+
+def test_claims_selects_the_claims_checks_and_no_built_in_or_mutant_row() -> None:
+    from cache_conformance.report.model import BUILTIN, MUTANT
+    from cache_conformance.report.plan import claim_jobs, plan
+
+    the_plan = plan("memory", load_register(), 0)
+    chosen = claim_jobs(the_plan, "memory")
+    assert chosen and chosen <= set(the_plan.jobs)
+    assert not any(r.job in chosen for r in the_plan.rows if r.group in (BUILTIN, MUTANT))
+    named = {(e.item.factory, e.item.policy) for c in the_plan.claims for e in c.evidence if isinstance(e.item, Check)}
+    assert {(j.factory, j.policy) for j in chosen} == named
