@@ -44,18 +44,13 @@ def _testcase(report: CheckReport, output: str) -> ET.Element:
     verdict = report.verdict
     v = verdict.violation
     if verdict.status == "VIOLATES":
-        lines = []
-        if v is not None:
-            lines.append(f"clause broken: {v.clause} — {v.title}")
-            if v.key is not None:
-                lines.append(f"key: {v.key!r}")
-            lines += [f"expected: {v.expected}", f"observed: {v.observed}"]
+        lines = v.report_lines() if v is not None else []
         if verdict.reason:
             lines.append(f"reason: {verdict.reason}")
         if report.counterexample:
             lines += ["", "counterexample:", "", report.counterexample]
         clause = v.clause if v is not None else "VIOLATES"
-        message = f"clause broken: {v.clause} — {v.title}" if v is not None else (verdict.reason or "VIOLATES")
+        message = lines[0] if v is not None else (verdict.reason or "VIOLATES")
         failure = ET.SubElement(case, "failure", {"type": _text(clause), "message": _text(message)})
         failure.text = _text("\n".join(lines))
     elif verdict.status != "CONFORMS":  # UNKNOWN: an error, never a pass or a skip

@@ -102,15 +102,7 @@ class CheckReport:
         out = [f"{head} {stats}"]
         v = self.verdict.violation
         if v is not None:
-            out.append(f"clause broken: {v.clause} — {v.title}")
-            if v.key is not None:
-                out.append(f"key: {v.key!r}")
-            out.append(f"expected: {v.expected}")
-            out.append(f"observed: {v.observed}")
-            if v.place is not None:
-                out.append(f"subject code: {v.place.subject}")
-                if v.place.raised is not None:
-                    out.append(f"raised in: {v.place.raised}")
+            out += v.report_lines()
         if self.verdict.reason:
             out.append(f"reason: {self.verdict.reason}")
         if self.note:

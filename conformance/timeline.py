@@ -306,7 +306,7 @@ def _violation_lines(report: Any, tl: Timeline) -> list[tuple[str, str | None]]:
     key = f" on key {v.key!r}" if v.key is not None else ""
     lines = [("", None), (f"VIOLATION of {v.clause}{key} at {_where(tl)}", "violation"),
              (f"  expected: {v.expected}", None), (f"  observed: {v.observed}", "violation")]
-    place = getattr(v, "place", None)
+    place = v.place
     if place is not None:  # a subject's exception: where in its code, and where it was raised
         lines.append((f"  subject code: {place.subject}", None))
         if place.raised is not None:
@@ -316,7 +316,7 @@ def _violation_lines(report: Any, tl: Timeline) -> list[tuple[str, str | None]]:
 
 def _place_rows(v: Any, e: Callable[[str], str]) -> list[str]:
     """The subject's exception's place (model.ErrorPlace), as definition-list rows."""
-    place = getattr(v, "place", None)
+    place = v.place
     if place is None:
         return []
     rows = [f'<dt>subject code</dt><dd class="place">{e(str(place.subject))}</dd>']

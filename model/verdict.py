@@ -86,6 +86,19 @@ class Violation:
         c = CLAUSES.get(self.clause)
         return c.title if c else self.clause
 
+    def report_lines(self) -> list[str]:
+        """The violation as a report prints it, a line each: the clause and its title, the
+        key, expected, observed, and the subject exception's place."""
+        out = [f"clause broken: {self.clause} — {self.title}"]
+        if self.key is not None:
+            out.append(f"key: {self.key!r}")
+        out += [f"expected: {self.expected}", f"observed: {self.observed}"]
+        if self.place is not None:
+            out.append(f"subject code: {self.place.subject}")
+            if self.place.raised is not None:
+                out.append(f"raised in: {self.place.raised}")
+        return out
+
     def describe(self) -> str:
         where = f" on key {self.key!r}" if self.key is not None else ""
         at = f" at {self.event!r}" if self.event is not None else ""

@@ -124,11 +124,7 @@ class HistoryCheck:
         out = [f"{r.verdict.status}: {r.target} as {r.policy} ({self.format}: {self.events:,} events, "
                f"{self.operations:,} operations, {self.keys:,} key{'s' if self.keys != 1 else ''}; {r.seconds:.2f} s)"]
         if v is not None:
-            out.append(f"clause broken: {v.clause} — {v.title}")
-            if v.key is not None:
-                out.append(f"key: {v.key!r}")
-            out.append(f"expected: {v.expected}")
-            out.append(f"observed: {v.observed}")
+            out += v.report_lines()
             if self.line is not None:
                 out.append(f"at line {self.line}: {self.line_text}")
         if r.verdict.reason:
